@@ -1,0 +1,36 @@
+//! # am-core: the shared layer of the Action Matching workspace
+//!
+//! Every other crate of the workspace speaks through this one:
+//! - one candle version, re-exported as [`candle`] and [`candle_nn`];
+//! - [`device`]: CPU by default, CUDA behind the `cuda` feature;
+//! - [`Error`] / [`Result`]: typed errors naming the argument, field or file at fault;
+//! - [`rng`]: seeded random numbers (never the thread RNG) turned into tensors;
+//! - the vocabulary traits: [`Action`] (a scalar field s_t(x) and its derivatives),
+//!   [`VelocityField`], [`Marginals`] and [`ConvexCost`];
+//! - [`double_backward`]: the one documented place where candle's second-order autograd is
+//!   switched on, with a probe that proves it works;
+//! - [`train`]: Adam, EMA of parameters, linear warm-up and global-norm clipping.
+//!
+//! Shapes follow one convention: `t` is `(N, 1)`, `x` is `(N, D)`, `s` is `(N, 1)`.
+
+pub use candle_core as candle;
+pub use candle_nn;
+
+pub mod action;
+pub mod check;
+pub mod cost;
+pub mod device;
+pub mod double_backward;
+pub mod error;
+pub mod marginals;
+pub mod rng;
+pub mod train;
+pub mod velocity;
+
+pub use action::{Action, ActionEval, Derivatives, LaplacianMode};
+pub use candle_core::{DType, Device, Tensor, Var};
+pub use cost::{ConvexCost, PowerCost, QuadraticCost};
+pub use error::{Error, Result};
+pub use marginals::Marginals;
+pub use rng::SeededRng;
+pub use velocity::{GradientField, VelocityField};

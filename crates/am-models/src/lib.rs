@@ -1,0 +1,22 @@
+//! # am-models: action networks s_θ(t, x)
+//!
+//! - [`Mlp`]: an MLP on [e(t), x] (raw t or a sinusoidal embedding e) with SiLU, tanh, softplus
+//!   or GELU, whose input derivatives are computed **explicitly** with ordinary tensor ops —
+//!   a reverse sweep for ∇x s and ∂t s, a forward jet when the Laplacian Δx s is needed — so
+//!   that one first-order `backward()` gives ∇θ of any Action Matching loss, with no
+//!   environment variable (see `am_core::double_backward` for the generic path).
+//! - [`Head`]: how the network output h becomes the action: s = h, s = ½‖x − h‖² or s = ⟨h, x⟩.
+//!
+//! Shapes: `t` `(N, 1)`, `x` `(N, D)`, `s` `(N, 1)`.
+
+pub mod activation;
+pub mod error;
+mod jet;
+pub mod mlp;
+mod reverse;
+pub mod time_embedding;
+
+pub use activation::Activation;
+pub use error::{Error, Result};
+pub use mlp::{Derivation, Head, Mlp, MlpConfig};
+pub use time_embedding::TimeEmbedding;

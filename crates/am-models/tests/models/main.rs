@@ -1,0 +1,4 @@
+//! Tests of am-models (one integration-test binary for the crate).
+
+mod derivatives;
+mod double_backward;
