@@ -1,1 +1,19 @@
-//! am-paths
+//! # am-paths: where samples of q_t come from
+//!
+//! - [`gaussian`]: Gaussian paths q_t = N(μ_t, Σ_t) (isotropic, diagonal, full) with every closed
+//!   form of the paper's theory — the exact deterministic, entropic, unbalanced and convex-cost
+//!   actions, their kinetic and growth energies, and closed-form values of the AM objectives for
+//!   quadratic actions. They are the oracles every test of the workspace is checked against.
+//! - [`interpolant`]: paths defined by interpolating between a source and a target sampler,
+//!   e.g. N(0, I) → a Gaussian mixture by x_t = (1 − t)x₀ + t·x₁ (the quickstart's path).
+//!
+//! Time runs from q₀ (t = 0) to q₁ (t = 1). γ_t is a Gaussian path's spread.
+
+pub mod error;
+pub mod gaussian;
+pub mod interpolant;
+pub mod quadrature;
+
+pub use error::{Error, Result};
+pub use gaussian::{GaussianPath, Quadratic, QuadraticAction};
+pub use interpolant::{GaussianMixture, LinearInterpolant, PointSampler, StandardNormal};

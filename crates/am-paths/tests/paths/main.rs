@@ -1,0 +1,4 @@
+//! Tests of am-paths (one integration-test binary for the crate).
+
+mod identities;
+mod sampling;
