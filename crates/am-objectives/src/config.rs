@@ -1,0 +1,191 @@
+//! The configuration of an Action Matching objective, validated before any tensor is touched.
+
+use am_core::{Error as CoreError, Result as CoreResult, Tensor};
+
+/// The diffusion ε_t of entropic AM (the paper's σ_t in Eq. 10–13).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Diffusion {
+    /// ε ≡ 0: deterministic AM.
+    #[default]
+    None,
+    /// ε_t = ε.
+    Constant {
+        /// ε ≥ 0.
+        eps: f64,
+    },
+    /// ε_t = ε·(1 − t).
+    Decaying {
+        /// ε ≥ 0.
+        eps: f64,
+    },
+}
+
+impl Diffusion {
+    /// ε_t and dε/dt at a scalar t.
+    pub fn at(&self, t: f64) -> (f64, f64) {
+        match *self {
+            Diffusion::None => (0.0, 0.0),
+            Diffusion::Constant { eps } => (eps, 0.0),
+            Diffusion::Decaying { eps } => (eps * (1.0 - t), -eps),
+        }
+    }
+
+    /// True for ε ≢ 0.
+    pub fn active(&self) -> bool {
+        match *self {
+            Diffusion::None => false,
+            Diffusion::Constant { eps } | Diffusion::Decaying { eps } => eps != 0.0,
+        }
+    }
+
+    /// ε_t²/2 as a tensor `(N, 1)` for times `t` `(N, 1)`.
+    pub fn half_eps_sq(&self, t: &Tensor) -> CoreResult<Tensor> {
+        Ok(match *self {
+            Diffusion::None => t.zeros_like()?,
+            Diffusion::Constant { eps } => t.ones_like()?.affine(0.5 * eps * eps, 0.0)?,
+            Diffusion::Decaying { eps } => {
+                t.affine(-1.0, 1.0)?.sqr()?.affine(0.5 * eps * eps, 0.0)?
+            }
+        })
+    }
+
+    fn validate(&self) -> CoreResult<()> {
+        match *self {
+            Diffusion::None => Ok(()),
+            Diffusion::Constant { eps } | Diffusion::Decaying { eps } => {
+                am_core::check::non_negative("eps", eps)
+            }
+        }
+    }
+}
+
+/// How Δs is estimated in entropic AM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum LaplacianEstimator {
+    /// The exact trace of the Hessian.
+    #[default]
+    Exact,
+    /// One Rademacher probe per sample: εᵀ∇²s ε (unbiased).
+    Hutchinson,
+}
+
+/// The time weight ω(t) ≥ 0 of Appendix C (Eq. 83–87).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub enum TimeWeight {
+    /// ω ≡ 1.
+    #[default]
+    One,
+    /// ω(t) = 1 − t (the reference image runs).
+    OneMinusT,
+    /// ω(t) = Σ_k c_k t^k.
+    Polynomial(Vec<f64>),
+}
+
+impl TimeWeight {
+    /// ω(t) and ω′(t) at a scalar t.
+    pub fn at(&self, t: f64) -> (f64, f64) {
+        match self {
+            TimeWeight::One => (1.0, 0.0),
+            TimeWeight::OneMinusT => (1.0 - t, -1.0),
+            TimeWeight::Polynomial(c) => {
+                let (mut v, mut d) = (0.0, 0.0);
+                for (k, ck) in c.iter().enumerate().rev() {
+                    v = v * t + ck;
+                    if k > 0 {
+                        d = d * t + k as f64 * ck;
+                    }
+                }
+                (v, d)
+            }
+        }
+    }
+
+    /// True for ω ≡ 1 (no tensor work needed).
+    pub fn is_one(&self) -> bool {
+        matches!(self, TimeWeight::One)
+            || matches!(self, TimeWeight::Polynomial(c) if c.len() == 1 && c[0] == 1.0)
+    }
+
+    /// ω(t) and ω′(t) as tensors `(N, 1)`.
+    pub fn tensors(&self, t: &Tensor) -> CoreResult<(Tensor, Tensor)> {
+        Ok(match self {
+            TimeWeight::One => (t.ones_like()?, t.zeros_like()?),
+            TimeWeight::OneMinusT => (t.affine(-1.0, 1.0)?, t.ones_like()?.affine(-1.0, 0.0)?),
+            TimeWeight::Polynomial(c) => {
+                let mut v = t.zeros_like()?;
+                let mut d = t.zeros_like()?;
+                for (k, &ck) in c.iter().enumerate().rev() {
+                    v = (v * t)?.affine(1.0, ck)?;
+                    if k > 0 {
+                        d = (d * t)?.affine(1.0, k as f64 * ck)?;
+                    }
+                }
+                (v, d)
+            }
+        })
+    }
+
+    fn validate(&self) -> CoreResult<()> {
+        if let TimeWeight::Polynomial(c) = self {
+            if c.is_empty() || c.iter().any(|v| !v.is_finite()) {
+                return Err(CoreError::config(
+                    "weight",
+                    "polynomial needs finite coefficients",
+                ));
+            }
+            for i in 0..=1000 {
+                let t = i as f64 / 1000.0;
+                if self.at(t).0 < 0.0 {
+                    return Err(CoreError::config(
+                        "weight",
+                        format!("ω({t}) = {} < 0", self.at(t).0),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which Action Matching objective (see the crate docs).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct AmConfig {
+    /// Diffusion ε_t of entropic AM (Eq. 13); `None` for deterministic AM.
+    pub diffusion: Diffusion,
+    /// Estimator of Δs when the diffusion is active.
+    pub laplacian: LaplacianEstimator,
+    /// Growth weight λ ≥ 0 of unbalanced AM (Eq. 20 for λ = 1, Eq. 69 in general); 0: balanced.
+    pub growth: f64,
+    /// Time weight ω(t) (Appendix C).
+    pub weight: TimeWeight,
+}
+
+impl AmConfig {
+    /// Deterministic AM (Eq. 7).
+    pub fn deterministic() -> Self {
+        Self::default()
+    }
+
+    /// Entropic AM (Eq. 13) with constant ε and the exact Laplacian.
+    pub fn entropic(eps: f64) -> Self {
+        Self {
+            diffusion: Diffusion::Constant { eps },
+            ..Self::default()
+        }
+    }
+
+    /// Unbalanced AM (Eq. 69) with growth weight λ.
+    pub fn unbalanced(lambda: f64) -> Self {
+        Self {
+            growth: lambda,
+            ..Self::default()
+        }
+    }
+
+    /// Checks every field.
+    pub fn validate(&self) -> CoreResult<()> {
+        self.diffusion.validate()?;
+        am_core::check::non_negative("lambda", self.growth)?;
+        self.weight.validate()
+    }
+}

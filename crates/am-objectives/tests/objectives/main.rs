@@ -1,0 +1,7 @@
+//! Tests of am-objectives (one integration-test binary for the crate).
+
+mod estimators;
+mod gradients;
+mod learning;
+mod time_samplers;
+mod validation;
