@@ -1,0 +1,166 @@
+//! Tests of am-metrics (one integration-test binary for the crate).
+
+use am_core::{DType, Device, SeededRng, Tensor};
+use am_metrics::{assignment, mmd2, w1_equal, w2_equal, Error, Kernel, MmdEstimator};
+
+fn cloud(rows: &[Vec<f64>]) -> Tensor {
+    let d = rows[0].len();
+    Tensor::from_vec(rows.concat(), (rows.len(), d), &Device::Cpu).unwrap()
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    (a - b).abs() / b.abs().max(1e-300)
+}
+
+#[test]
+fn exact_ot_and_mmd_match_pot_and_scipy() {
+    let text = include_str!("fixtures/pot_reference.json");
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    for case in v["cases"].as_array().unwrap() {
+        let rows = |k: &str| -> Vec<Vec<f64>> { serde_json::from_value(case[k].clone()).unwrap() };
+        let (x, y) = (cloud(&rows("x")), cloud(&rows("y")));
+        let w2 = w2_equal(&x, &y).unwrap();
+        let w1 = w1_equal(&x, &y).unwrap();
+        assert!(
+            rel(w2, case["w2_sqeuclidean_sqrt_emd2"].as_f64().unwrap()) < 1e-9,
+            "W2 {w2}"
+        );
+        assert!(
+            rel(w1, case["w1_euclidean_emd2"].as_f64().unwrap()) < 1e-9,
+            "W1 {w1}"
+        );
+        let alphas: Vec<f64> = serde_json::from_value(case["alphas"].clone()).unwrap();
+        let k = Kernel::Alphas(alphas);
+        let u = mmd2(&x, &y, &k, MmdEstimator::Unbiased, 16).unwrap();
+        let b = mmd2(&x, &y, &k, MmdEstimator::Biased, 7).unwrap();
+        assert!(
+            rel(u, case["mmd2_unbiased"].as_f64().unwrap()) < 1e-10,
+            "unbiased MMD² {u}"
+        );
+        assert!(
+            rel(b, case["mmd2_biased"].as_f64().unwrap()) < 1e-10,
+            "biased MMD² {b}"
+        );
+    }
+}
+
+#[test]
+fn one_dimensional_w2_is_the_sorted_coupling() {
+    let mut rng = SeededRng::new(5);
+    let (mut a, mut b) = (rng.normal_vec(200), rng.uniform_vec(200, -1.0, 3.0));
+    let x = Tensor::from_vec(a.clone(), (200, 1), &Device::Cpu).unwrap();
+    let y = Tensor::from_vec(b.clone(), (200, 1), &Device::Cpu).unwrap();
+    a.sort_by(f64::total_cmp);
+    b.sort_by(f64::total_cmp);
+    let sorted = (a.iter().zip(&b).map(|(p, q)| (p - q).powi(2)).sum::<f64>() / 200.0).sqrt();
+    assert!(rel(w2_equal(&x, &y).unwrap(), sorted) < 1e-12);
+}
+
+#[test]
+fn metric_properties() {
+    let mut rng = SeededRng::new(8);
+    let mk = |rng: &mut SeededRng, s: f64| {
+        (rng.normal_tensor(&[30, 2], DType::F64, &Device::Cpu)
+            .unwrap()
+            * s)
+            .unwrap()
+    };
+    let (x, y, z) = (mk(&mut rng, 1.0), mk(&mut rng, 2.0), mk(&mut rng, 0.5));
+    for w in [w1_equal, w2_equal] {
+        assert!(
+            (w(&x, &y).unwrap() - w(&y, &x).unwrap()).abs() < 1e-12,
+            "symmetric"
+        );
+        assert!(w(&x, &x).unwrap().abs() < 1e-12, "zero on identical clouds");
+        assert!(
+            w(&x, &z).unwrap() <= w(&x, &y).unwrap() + w(&y, &z).unwrap() + 1e-9,
+            "triangle inequality"
+        );
+    }
+    let k = Kernel::Bandwidths(vec![0.1, 1.0, 10.0]);
+    assert!(mmd2(&x, &y, &k, MmdEstimator::Biased, 8).unwrap() >= -1e-12);
+    // unbiased MMD² between same-law samples: mean over seeded replicates within 3 standard errors of 0
+    let vals: Vec<f64> = (0..40)
+        .map(|_| {
+            let (a, b) = (mk(&mut rng, 1.0), mk(&mut rng, 1.0));
+            mmd2(&a, &b, &k, MmdEstimator::Unbiased, 64).unwrap()
+        })
+        .collect();
+    let mean = vals.iter().sum::<f64>() / 40.0;
+    let se = (vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 39.0 / 40.0).sqrt();
+    assert!(mean.abs() < 3.0 * se, "mean {mean} ± {se}");
+    // different laws are told apart
+    assert!(mmd2(&x, &y, &k, MmdEstimator::Unbiased, 64).unwrap() > 10.0 * se);
+}
+
+#[test]
+fn assignment_is_optimal_on_small_problems() {
+    let mut rng = SeededRng::new(1);
+    for n in 1..=6 {
+        let c = rng.uniform_vec(n * n, 0.0, 10.0);
+        let (_, best) = assignment(&c, n).unwrap();
+        // brute force over permutations (Heap's algorithm)
+        let mut perm: Vec<usize> = (0..n).collect();
+        let mut brute = f64::INFINITY;
+        fn heap(k: usize, p: &mut Vec<usize>, c: &[f64], n: usize, best: &mut f64) {
+            if k == 1 {
+                *best = best.min(p.iter().enumerate().map(|(i, &j)| c[i * n + j]).sum());
+                return;
+            }
+            for i in 0..k {
+                heap(k - 1, p, c, n, best);
+                let j = if k % 2 == 0 { i } else { 0 };
+                p.swap(j, k - 1);
+            }
+        }
+        heap(n, &mut perm, &c, n, &mut brute);
+        assert!((best - brute).abs() < 1e-12, "n = {n}: {best} vs {brute}");
+    }
+}
+
+#[test]
+fn bad_input_is_a_typed_error() {
+    let a = Tensor::zeros((3, 2), DType::F64, &Device::Cpu).unwrap();
+    let b = Tensor::zeros((3, 3), DType::F64, &Device::Cpu).unwrap();
+    let c = Tensor::zeros((4, 2), DType::F64, &Device::Cpu).unwrap();
+    let e = Tensor::zeros((0, 2), DType::F64, &Device::Cpu).unwrap();
+    let nan = Tensor::from_vec(
+        vec![0.0, f64::NAN, 0.0, 0.0, 0.0, 0.0],
+        (3, 2),
+        &Device::Cpu,
+    )
+    .unwrap();
+    assert!(matches!(
+        w2_equal(&a, &b),
+        Err(Error::DimensionMismatch(2, 3))
+    ));
+    assert!(matches!(w2_equal(&a, &c), Err(Error::SizeMismatch(3, 4))));
+    assert!(matches!(
+        w1_equal(&e, &e),
+        Err(Error::Core(am_core::Error::Empty { arg: "x" }))
+    ));
+    assert!(matches!(
+        w2_equal(&nan, &a),
+        Err(Error::Core(am_core::Error::NonFinite {
+            arg: "x",
+            index: 1,
+            ..
+        }))
+    ));
+    let k = Kernel::Alphas(vec![1.0]);
+    assert!(matches!(
+        mmd2(&a, &b, &k, MmdEstimator::Biased, 4),
+        Err(Error::DimensionMismatch(2, 3))
+    ));
+    assert!(matches!(
+        mmd2(&a, &nan, &k, MmdEstimator::Biased, 4),
+        Err(Error::Core(am_core::Error::NonFinite { arg: "y", .. }))
+    ));
+    assert!(mmd2(&a, &a, &Kernel::Alphas(vec![-1.0]), MmdEstimator::Biased, 4).is_err());
+    let one = Tensor::zeros((1, 2), DType::F64, &Device::Cpu).unwrap();
+    assert!(matches!(
+        mmd2(&one, &a, &k, MmdEstimator::Unbiased, 4),
+        Err(Error::TooFewPoints { arg: "x", .. })
+    ));
+    assert!(assignment(&[1.0, f64::NAN, 0.0, 0.0], 2).is_err());
+}
