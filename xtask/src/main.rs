@@ -1,1 +1,36 @@
-fn main() {}
+//! `cargo xtask <task>`: the project's own chores.
+//!
+//! - `ci`: what `.ci/run` runs (tests, then the examples' quick modes);
+//! - `bench-compare [--threads 1,2]`: the training-step benchmark of this project beside the
+//!   PyTorch and JAX reference scripts of `../shared/bench/`, pinned to the same cores, written to
+//!   `docs/performance.md` (see `benches/compare_cpu.sh`).
+
+use std::process::{exit, Command};
+
+fn run(cmd: &mut Command) {
+    eprintln!("xtask: {cmd:?}");
+    match cmd.status() {
+        Ok(s) if s.success() => {}
+        Ok(s) => {
+            eprintln!("xtask: failed with {s}");
+            exit(s.code().unwrap_or(1));
+        }
+        Err(e) => {
+            eprintln!("xtask: cannot start: {e}");
+            exit(1);
+        }
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf();
+    match args.first().map(String::as_str) {
+        Some("ci") => run(Command::new("bash").arg(root.join(".ci/run"))),
+        Some("bench-compare") => run(Command::new("bash").arg(root.join("benches/compare_cpu.sh")).args(&args[1..])),
+        _ => {
+            eprintln!("usage: cargo xtask <ci | bench-compare [ARGS]>");
+            exit(2);
+        }
+    }
+}

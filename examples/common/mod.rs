@@ -1,0 +1,25 @@
+//! Helpers shared by the examples: argument parsing, progress bars, PNG plots.
+#![allow(dead_code)]
+
+pub mod args;
+pub mod plot;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A progress bar for `total` training steps, showing loss and speed.
+pub fn progress(total: u64) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ({per_sec}, eta {eta}) {msg}")
+            .expect("valid template"),
+    );
+    pb
+}
+
+/// Runs `main`, printing an error plainly and exiting with status 1 on failure.
+pub fn run(main: impl FnOnce() -> Result<(), Box<dyn std::error::Error>>) {
+    if let Err(e) = main() {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
