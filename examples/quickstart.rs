@@ -41,18 +41,39 @@ struct Row {
     mmd: f64,
 }
 
-fn evaluate(model: &Mlp, path: &dyn Marginals, n: usize, seed: u64) -> Result<(Vec<Row>, action_matching::solvers::Trajectory), Box<dyn std::error::Error>> {
+fn evaluate(
+    model: &Mlp,
+    path: &dyn Marginals,
+    n: usize,
+    seed: u64,
+) -> Result<(Vec<Row>, action_matching::solvers::Trajectory), Box<dyn std::error::Error>> {
     let mut rng = SeededRng::new(seed);
     let x0 = path.sample(&vec![0.0; n], &mut rng, DType::F32, &Device::Cpu)?;
     let grid: Vec<f64> = (1..=20).map(|k| k as f64 / 20.0).collect();
-    let traj = integrate(&GradientField::new(model), &x0, 0.0, 1.0, OdeConfig { method: Method::Rk4, steps: 100 }, &grid)?;
+    let traj = integrate(
+        &GradientField::new(model),
+        &x0,
+        0.0,
+        1.0,
+        OdeConfig {
+            method: Method::Rk4,
+            steps: 100,
+        },
+        &grid,
+    )?;
     let kernel = Kernel::Bandwidths(vec![0.1, 1.0, 10.0]);
     let mut rows = Vec::new();
     for &t in &TIMES {
-        let k = grid.iter().position(|&g| (g - t).abs() < 1e-12).expect("evaluation times lie on the grid");
+        let k = grid
+            .iter()
+            .position(|&g| (g - t).abs() < 1e-12)
+            .expect("evaluation times lie on the grid");
         let pushed = traj.at(k)?;
         let truth = path.sample(&vec![t; n], &mut rng, DType::F32, &Device::Cpu)?;
-        rows.push(Row { w2: w2_equal(&pushed, &truth)?, mmd: mmd2(&pushed, &truth, &kernel, MmdEstimator::Unbiased, 512)? });
+        rows.push(Row {
+            w2: w2_equal(&pushed, &truth)?,
+            mmd: mmd2(&pushed, &truth, &kernel, MmdEstimator::Unbiased, 512)?,
+        });
     }
     Ok((rows, traj))
 }
@@ -71,15 +92,37 @@ fn main() {
         let ring = GaussianMixture::circle(8, 4.0, 0.3)?;
         let path = LinearInterpolant::new(StandardNormal { dim: 2 }, ring)?;
         let mut rng = SeededRng::new(seed);
-        let model = Mlp::new(MlpConfig { dim: 2, hidden: vec![128, 128, 128], ..Default::default() }, &mut rng, DType::F32, &Device::Cpu)?;
+        let model = Mlp::new(
+            MlpConfig {
+                dim: 2,
+                hidden: vec![128, 128, 128],
+                ..Default::default()
+            },
+            &mut rng,
+            DType::F32,
+            &Device::Cpu,
+        )?;
 
         println!("Action Matching quickstart: N(0, I) → 8 Gaussians on a ring, linear interpolant, D = 2");
-        println!("model: MLP 3 × 128 SiLU on [t, x]; {steps} steps, batch {batch} per term, seed {seed}");
+        println!(
+            "model: MLP 3 × 128 SiLU on [t, x]; {steps} steps, batch {batch} per term, seed {seed}"
+        );
         let (untrained, _) = evaluate(&model, &path, particles, seed + 1)?;
 
         let objective = ActionMatching::new(AmConfig::deterministic())?;
-        let mut opt = Adam::new(model.parameters(), AdamConfig { lr: 2e-3, ..Default::default() })?;
-        let schedule = Warmup { lr: 2e-3, steps: steps.min(100), cosine_total: Some(steps), floor: 0.02 };
+        let mut opt = Adam::new(
+            model.parameters(),
+            AdamConfig {
+                lr: 2e-3,
+                ..Default::default()
+            },
+        )?;
+        let schedule = Warmup {
+            lr: 2e-3,
+            steps: steps.min(100),
+            cosine_total: Some(steps),
+            floor: 0.02,
+        };
         let mut times = QuasiRandomTime::new();
         let pb = common::progress(steps);
         let started = Instant::now();
@@ -98,7 +141,10 @@ fn main() {
         }
         pb.finish_and_clear();
         let train_secs = started.elapsed().as_secs_f64();
-        println!("trained in {train_secs:.1} s ({:.1} ms/step)", 1e3 * train_secs / steps as f64);
+        println!(
+            "trained in {train_secs:.1} s ({:.1} ms/step)",
+            1e3 * train_secs / steps as f64
+        );
 
         let (trained, traj) = evaluate(&model, &path, particles, seed + 1)?;
         // the noise floor: two independent true samples
@@ -106,11 +152,17 @@ fn main() {
         let kernel = Kernel::Bandwidths(vec![0.1, 1.0, 10.0]);
         println!("\nparticles pushed from q₀ by RK4 (100 steps) vs fresh samples of q_t, {particles} each");
         println!("W2 = √(exact OT on squared Euclidean cost); MMD² unbiased, Gaussian kernels σ ∈ {{0.1, 1, 10}}");
-        println!("{:>5} | {:>10} {:>10} {:>10} | {:>11} {:>11} {:>11}", "t", "W2 untr.", "W2 AM", "W2 floor", "MMD² untr.", "MMD² AM", "MMD² floor");
+        println!(
+            "{:>5} | {:>10} {:>10} {:>10} | {:>11} {:>11} {:>11}",
+            "t", "W2 untr.", "W2 AM", "W2 floor", "MMD² untr.", "MMD² AM", "MMD² floor"
+        );
         for (i, &t) in TIMES.iter().enumerate() {
             let a = path.sample(&vec![t; particles], &mut frng, DType::F32, &Device::Cpu)?;
             let b = path.sample(&vec![t; particles], &mut frng, DType::F32, &Device::Cpu)?;
-            let (fw, fm) = (w2_equal(&a, &b)?, mmd2(&a, &b, &kernel, MmdEstimator::Unbiased, 512)?);
+            let (fw, fm) = (
+                w2_equal(&a, &b)?,
+                mmd2(&a, &b, &kernel, MmdEstimator::Unbiased, 512)?,
+            );
             println!(
                 "{t:>5.2} | {:>10.4} {:>10.4} {fw:>10.4} | {:>11.2e} {:>11.2e} {fm:>11.2e}",
                 untrained[i].w2, trained[i].w2, untrained[i].mmd, trained[i].mmd
@@ -119,8 +171,12 @@ fn main() {
 
         // picture: true q₀ and q₁ samples, and trajectories coloured by time
         let mut canvas = Canvas::new(800, 800, [-6.5, 6.5, -6.5, 6.5]);
-        let truth0 = path.sample(&vec![0.0; 2000], &mut frng, DType::F32, &Device::Cpu)?.to_vec2::<f32>()?;
-        let truth1 = path.sample(&vec![1.0; 2000], &mut frng, DType::F32, &Device::Cpu)?.to_vec2::<f32>()?;
+        let truth0 = path
+            .sample(&vec![0.0; 2000], &mut frng, DType::F32, &Device::Cpu)?
+            .to_vec2::<f32>()?;
+        let truth1 = path
+            .sample(&vec![1.0; 2000], &mut frng, DType::F32, &Device::Cpu)?
+            .to_vec2::<f32>()?;
         for p in &truth0 {
             canvas.point(p[0] as f64, p[1] as f64, 2.0, [150, 150, 150], 0.25);
         }
@@ -132,7 +188,12 @@ fn main() {
         for j in 0..show {
             for k in 1..states.len() {
                 let (a, b) = (&states[k - 1][j], &states[k][j]);
-                canvas.line((a[0] as f64, a[1] as f64), (b[0] as f64, b[1] as f64), ramp(traj.times[k]), 0.6);
+                canvas.line(
+                    (a[0] as f64, a[1] as f64),
+                    (b[0] as f64, b[1] as f64),
+                    ramp(traj.times[k]),
+                    0.6,
+                );
             }
             let end = &states[states.len() - 1][j];
             canvas.point(end[0] as f64, end[1] as f64, 2.0, ramp(1.0), 0.9);

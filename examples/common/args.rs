@@ -29,7 +29,10 @@ impl Args {
                 values.insert(name.to_string(), v);
             }
         }
-        Ok(Self { values, flags: seen })
+        Ok(Self {
+            values,
+            flags: seen,
+        })
     }
 
     /// Whether a flag was given.
@@ -41,12 +44,17 @@ impl Args {
     pub fn get<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, String> {
         match self.values.get(name) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| format!("--{name}: cannot parse `{v}`")),
+            Some(v) => v
+                .parse()
+                .map_err(|_| format!("--{name}: cannot parse `{v}`")),
         }
     }
 
     /// A string value, or `default`.
     pub fn string(&self, name: &str, default: &str) -> String {
-        self.values.get(name).cloned().unwrap_or_else(|| default.to_string())
+        self.values
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
     }
 }

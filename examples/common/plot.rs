@@ -16,12 +16,20 @@ pub struct Canvas {
 impl Canvas {
     /// A blank canvas.
     pub fn new(w: usize, h: usize, bounds: [f64; 4]) -> Self {
-        Self { w, h, px: vec![255; w * h * 3], bounds }
+        Self {
+            w,
+            h,
+            px: vec![255; w * h * 3],
+            bounds,
+        }
     }
 
     fn to_px(&self, x: f64, y: f64) -> (f64, f64) {
         let [x0, x1, y0, y1] = self.bounds;
-        ((x - x0) / (x1 - x0) * (self.w - 1) as f64, (y1 - y) / (y1 - y0) * (self.h - 1) as f64)
+        (
+            (x - x0) / (x1 - x0) * (self.w - 1) as f64,
+            (y1 - y) / (y1 - y0) * (self.h - 1) as f64,
+        )
     }
 
     fn blend(&mut self, i: i64, j: i64, c: Rgb, alpha: f64) {
@@ -55,13 +63,20 @@ impl Canvas {
         let n = ((u1 - u0).abs().max((v1 - v0).abs()).ceil() as usize).max(1);
         for k in 0..=n {
             let s = k as f64 / n as f64;
-            self.blend((u0 + s * (u1 - u0)).round() as i64, (v0 + s * (v1 - v0)).round() as i64, c, alpha);
+            self.blend(
+                (u0 + s * (u1 - u0)).round() as i64,
+                (v0 + s * (v1 - v0)).round() as i64,
+                c,
+                alpha,
+            );
         }
     }
 
     /// Writes the canvas as an 8-bit RGB PNG.
     pub fn save(&self, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
-        let file = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?);
+        let file = std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
         let mut enc = png::Encoder::new(file, self.w as u32, self.h as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
@@ -73,5 +88,9 @@ impl Canvas {
 /// A colour from blue (s = 0) to red (s = 1).
 pub fn ramp(s: f64) -> Rgb {
     let s = s.clamp(0.0, 1.0);
-    [(40.0 + 200.0 * s) as u8, (80.0 + 40.0 * (1.0 - (2.0 * s - 1.0).abs())) as u8, (230.0 - 190.0 * s) as u8]
+    [
+        (40.0 + 200.0 * s) as u8,
+        (80.0 + 40.0 * (1.0 - (2.0 * s - 1.0).abs())) as u8,
+        (230.0 - 190.0 * s) as u8,
+    ]
 }

@@ -24,10 +24,15 @@ fn run(cmd: &mut Command) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf();
     match args.first().map(String::as_str) {
         Some("ci") => run(Command::new("bash").arg(root.join(".ci/run"))),
-        Some("bench-compare") => run(Command::new("bash").arg(root.join("benches/compare_cpu.sh")).args(&args[1..])),
+        Some("bench-compare") => run(Command::new("bash")
+            .arg(root.join("benches/compare_cpu.sh"))
+            .args(&args[1..])),
         _ => {
             eprintln!("usage: cargo xtask <ci | bench-compare [ARGS]>");
             exit(2);

@@ -164,3 +164,44 @@ fn bad_input_is_a_typed_error() {
     ));
     assert!(assignment(&[1.0, f64::NAN, 0.0, 0.0], 2).is_err());
 }
+
+/// Property test (fixed-seed runner): W1/W2 symmetric, zero on identical clouds, triangle
+/// inequality; biased MMD² ≥ 0 — on arbitrary small clouds.
+#[test]
+fn metric_properties_on_arbitrary_clouds() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let config = Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[3; 32]));
+    let clouds = (1usize..12, 1usize..4).prop_flat_map(|(n, d)| {
+        proptest::collection::vec(proptest::collection::vec(-10.0f64..10.0, n * d), 3)
+            .prop_map(move |v| (n, d, v))
+    });
+    runner
+        .run(&clouds, |(n, d, v)| {
+            let t: Vec<Tensor> = v
+                .iter()
+                .map(|c| Tensor::from_vec(c.clone(), (n, d), &Device::Cpu).unwrap())
+                .collect();
+            for w in [w1_equal, w2_equal] {
+                let (xy, yx, xz, yz) = (
+                    w(&t[0], &t[1]).unwrap(),
+                    w(&t[1], &t[0]).unwrap(),
+                    w(&t[0], &t[2]).unwrap(),
+                    w(&t[1], &t[2]).unwrap(),
+                );
+                prop_assert!((xy - yx).abs() < 1e-9 * (1.0 + xy));
+                prop_assert!(w(&t[0], &t[0]).unwrap().abs() < 1e-9);
+                prop_assert!(xz <= xy + yz + 1e-9);
+            }
+            let k = Kernel::Bandwidths(vec![0.5, 3.0]);
+            prop_assert!(mmd2(&t[0], &t[1], &k, MmdEstimator::Biased, 5).unwrap() >= -1e-12);
+            Ok(())
+        })
+        .unwrap();
+}

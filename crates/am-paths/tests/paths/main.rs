@@ -1,4 +1,5 @@
 //! Tests of am-paths (one integration-test binary for the crate).
 
 mod identities;
+mod properties;
 mod sampling;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One side-by-side CPU run of an AM training step: this project's criterion bench (explicit
+# derivatives and double backward) beside ../shared/bench/am_step_torch.py and am_step_jax.py,
+# each pinned with taskset to the same cores and thread counts. Writes benches/out/compare.md;
+# copy the table into docs/performance.md with the date and machine.
+#
+# usage: benches/compare_cpu.sh [PYTHON]   (a Python with torch and jax; default: python3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${1:-python3}
+SHARED=${SHARED:-../shared/bench}
+OUT=benches/out
+mkdir -p "$OUT"
+: > "$OUT/rows.txt"
+cargo build --release --bench am_step >/dev/null 2>&1 || cargo build --release --benches
+BIN=$(ls -t target/release/deps/am_step-* | grep -v '\.d$' | head -1)
+for threads in 1 2; do
+  cores=$([ "$threads" = 1 ] && echo 0 || echo 0-1)
+  for d in 3 5; do
+    for b in 256 4096; do
+      for mode in explicit double-backward; do
+        AM_BENCH_DERIVATION=$mode AM_BENCH_DIMS=$d AM_BENCH_BATCH=$b RAYON_NUM_THREADS=$threads \
+          taskset -c "$cores" "$BIN" --bench --noplot 2>/dev/null | tee -a "$OUT/criterion_raw.txt" \
+          | awk -v t="$threads" '/^am_step\// {id=$1} /time:/ {gsub(/\[/,""); print "ROW framework=candle-" id " threads=" t " median_ms_or_mean=" $4 " unit=" $5}' >> "$OUT/rows.txt"
+      done
+      OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads taskset -c "$cores" \
+        "$PY" "$SHARED/am_step_torch.py" --cpu --batches "$b" --d "$d" --budget 15 2>&1 \
+        | sed "s/^ROW /ROW threads=$threads d=$d /" | grep ROW >> "$OUT/rows.txt" || true
+      XLA_FLAGS="--xla_cpu_multi_thread_eigen=$([ "$threads" = 1 ] && echo false || echo true) intra_op_parallelism_threads=$threads" \
+        taskset -c "$cores" "$PY" "$SHARED/am_step_jax.py" --cpu --batches "$b" --d "$d" --budget 15 2>&1 \
+        | sed "s/^ROW /ROW threads=$threads d=$d /" | grep ROW >> "$OUT/rows.txt" || true
+      for fw in torch jax; do
+        OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
+        XLA_FLAGS="--xla_cpu_multi_thread_eigen=$([ "$threads" = 1 ] && echo false || echo true) intra_op_parallelism_threads=$threads" \
+          taskset -c "$cores" "$PY" benches/am_step_entropic_ref.py --framework "$fw" --batches "$b" --d "$d" 2>&1 \
+          | sed "s/^ROW /ROW threads=$threads d=$d /" | grep ROW >> "$OUT/rows.txt" || true
+      done
+    done
+  done
+done
+echo "rows in $OUT/rows.txt"
