@@ -5,6 +5,7 @@
 # copy the table into docs/performance.md with the date and machine.
 #
 # usage: benches/compare_cpu.sh [PYTHON]   (a Python with torch and jax; default: python3)
+# env: BATCHES (default "256"), DIMS (default "3 5"), THREADS (default "1 2")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
@@ -12,12 +13,13 @@ SHARED=${SHARED:-../shared/bench}
 OUT=benches/out
 mkdir -p "$OUT"
 : > "$OUT/rows.txt"
+: > "$OUT/criterion_raw.txt"
 cargo build --release --bench am_step >/dev/null 2>&1 || cargo build --release --benches
 BIN=$(ls -t target/release/deps/am_step-* | grep -v '\.d$' | head -1)
-for threads in 1 2; do
+for threads in ${THREADS:-1 2}; do
   cores=$([ "$threads" = 1 ] && echo 0 || echo 0-1)
-  for d in 3 5; do
-    for b in 256 4096; do
+  for d in ${DIMS:-3 5}; do
+    for b in ${BATCHES:-256}; do
       for mode in explicit double-backward; do
         AM_BENCH_DERIVATION=$mode AM_BENCH_DIMS=$d AM_BENCH_BATCH=$b RAYON_NUM_THREADS=$threads \
           taskset -c "$cores" "$BIN" --bench --noplot 2>/dev/null | tee -a "$OUT/criterion_raw.txt" \

@@ -15,6 +15,10 @@ pub trait ConvexCost: Send + Sync {
     fn conjugate(&self, a: &Tensor) -> Result<Tensor>;
     /// ∇c*(a) `(N, D)`: the velocity belonging to the momentum a (Eq. 22).
     fn grad_conjugate(&self, a: &Tensor) -> Result<Tensor>;
+    /// F(a)·v row by row, for a factor F of the Hessian, F Fᵀ = ∇²c*(a). The divergence of the
+    /// velocity ∇c*(∇s) is tr(∇²c*(∇s)·∇²s) = Σᵢ (Feᵢ)ᵀ∇²s(Feᵢ), and (Fε)ᵀ∇²s(Fε) is its
+    /// Hutchinson estimate for Rademacher ε.
+    fn hessian_factor_apply(&self, a: &Tensor, v: &Tensor) -> Result<Tensor>;
 }
 
 /// Anisotropic quadratic cost c(v) = ½vᵀAv with A symmetric positive definite:
@@ -24,6 +28,8 @@ pub struct QuadraticCost {
     dim: usize,
     a: Vec<f64>,
     a_inv: Vec<f64>,
+    /// Lower Cholesky factor of A⁻¹ (the Hessian factor of c*).
+    inv_factor: Vec<f64>,
 }
 
 impl QuadraticCost {
@@ -59,7 +65,15 @@ impl QuadraticCost {
         let l = cholesky(&a, dim)
             .ok_or_else(|| Error::config("A", "not positive definite (Cholesky failed)"))?;
         let a_inv = spd_inverse(&l, dim);
-        Ok(Self { dim, a, a_inv })
+        let inv_factor = cholesky(&a_inv, dim).ok_or_else(|| {
+            Error::config("A", "A⁻¹ is not positive definite (ill-conditioned A)")
+        })?;
+        Ok(Self {
+            dim,
+            a,
+            a_inv,
+            inv_factor,
+        })
     }
 
     /// c = ½‖v‖², the cost of standard Action Matching.
@@ -71,7 +85,8 @@ impl QuadraticCost {
         Self {
             dim,
             a: a.clone(),
-            a_inv: a,
+            a_inv: a.clone(),
+            inv_factor: a,
         }
     }
 
@@ -83,6 +98,10 @@ impl QuadraticCost {
     /// The matrix A⁻¹, row-major.
     pub fn inverse(&self) -> &[f64] {
         &self.a_inv
+    }
+
+    fn transpose(m: &[f64], d: usize) -> Vec<f64> {
+        (0..d * d).map(|k| m[(k % d) * d + k / d]).collect()
     }
 
     fn half_quadratic_form(&self, m: &[f64], v: &Tensor) -> Result<Tensor> {
@@ -100,7 +119,7 @@ impl QuadraticCost {
             });
         }
         let mt = Tensor::from_vec(m.to_vec(), (d, d), v.device())?.to_dtype(v.dtype())?;
-        // rows v_i ↦ M v_i, i.e. V Mᵀ = V M (M symmetric)
+        // rows v_i ↦ M v_i, i.e. V Mᵀ (callers pass Mᵀ for non-symmetric M)
         Ok(v.matmul(&mt)?)
     }
 }
@@ -117,6 +136,10 @@ impl ConvexCost for QuadraticCost {
     }
     fn grad_conjugate(&self, a: &Tensor) -> Result<Tensor> {
         self.apply(&self.a_inv, a)
+    }
+    fn hessian_factor_apply(&self, _a: &Tensor, v: &Tensor) -> Result<Tensor> {
+        // rows v_i ↦ L v_i = V Lᵀ with L L = A⁻¹
+        self.apply(&Self::transpose(&self.inv_factor, self.dim), v)
     }
 }
 
@@ -181,6 +204,15 @@ impl ConvexCost for PowerCost {
     fn grad_conjugate(&self, a: &Tensor) -> Result<Tensor> {
         let scale = Self::sq_norm(a)?.powf((self.q() - 2.0) / 2.0)?;
         Ok(a.broadcast_mul(&scale)?)
+    }
+    fn hessian_factor_apply(&self, a: &Tensor, v: &Tensor) -> Result<Tensor> {
+        // ∇²c*(a) = r^{q−2}(I + (q − 2)ââᵀ), r = ‖a‖, â = a/r; F = r^{(q−2)/2}(I + (√(q−1) − 1)ââᵀ)
+        let q = self.q();
+        let r2 = Self::sq_norm(a)?;
+        let unit = a.broadcast_div(&r2.sqrt()?)?;
+        let along = (&unit * v)?.sum_keepdim(1)?;
+        let fv = (v + unit.broadcast_mul(&(along * ((q - 1.0).sqrt() - 1.0))?)?)?;
+        Ok(fv.broadcast_mul(&r2.powf((q - 2.0) / 4.0)?)?)
     }
 }
 

@@ -90,17 +90,14 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
         Ok(v.detach())
     }
 
+    /// v and ∇·v: Δs for v = ∇s (Eq. 9); tr(∇²c*(∇s)·∇²s) for v = ∇c*(∇s), as
+    /// Σᵢ (Feᵢ)ᵀ∇²s(Feᵢ) (exact) or (Fε)ᵀ∇²s(Fε) (Hutchinson) with F Fᵀ = ∇²c*.
     fn velocity_divergence(
         &self,
         t: f64,
         x: &Tensor,
         mode: &LaplacianMode,
     ) -> Result<(Tensor, Tensor)> {
-        if self.cost.is_some() {
-            return Err(Error::Unsupported(
-                "divergence of ∇c*(∇s) is not implemented for convex costs yet".into(),
-            ));
-        }
         if !mode.wanted() {
             return Err(Error::config(
                 "mode",
@@ -108,14 +105,51 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
             ));
         }
         let tt = Self::time_column(x, t)?;
-        let want = Derivatives {
-            laplacian: mode.clone(),
+        let Some(cost) = self.cost else {
+            let want = Derivatives {
+                laplacian: mode.clone(),
+            };
+            let e = self.action.eval(&tt, x, &want)?;
+            let lap = e
+                .laplacian
+                .ok_or_else(|| Error::Unsupported("action returned no Laplacian".into()))?;
+            return Ok((e.grad_x.detach(), lap.detach()));
         };
-        let e = self.action.eval(&tt, x, &want)?;
-        let lap = e
-            .laplacian
-            .ok_or_else(|| Error::Unsupported("action returned no Laplacian".into()))?;
-        Ok((e.grad_x.detach(), lap.detach()))
+        let a = self
+            .action
+            .eval(&tt, x, &Derivatives::default())?
+            .grad_x
+            .detach();
+        let along = |dir: Tensor| -> Result<Tensor> {
+            let e = self.action.eval(
+                &tt,
+                x,
+                &Derivatives {
+                    laplacian: LaplacianMode::Hutchinson(dir),
+                },
+            )?;
+            e.laplacian
+                .map(|l| l.detach())
+                .ok_or_else(|| Error::Unsupported("action returned no second derivative".into()))
+        };
+        let div = match mode {
+            LaplacianMode::Hutchinson(eps) => along(cost.hessian_factor_apply(&a, eps)?)?,
+            _ => {
+                let (n, d) = check::points("x", x)?;
+                let mut total = Tensor::zeros((n, 1), x.dtype(), x.device())?;
+                for i in 0..d {
+                    let mut e = vec![0.0; d];
+                    e[i] = 1.0;
+                    let ei = Tensor::from_vec(e, (1, d), x.device())?
+                        .to_dtype(x.dtype())?
+                        .broadcast_as((n, d))?
+                        .contiguous()?;
+                    total = (total + along(cost.hessian_factor_apply(&a, &ei)?)?)?;
+                }
+                total
+            }
+        };
+        Ok((cost.grad_conjugate(&a)?.detach(), div))
     }
 
     fn growth(&self, t: f64, x: &Tensor) -> Result<Option<Tensor>> {

@@ -53,7 +53,14 @@ pub struct Trajectory {
     pub states: Tensor,
     /// Velocity evaluations spent.
     pub nfe: usize,
+    /// Accepted steps.
+    pub steps: usize,
+    /// Rejected steps (adaptive methods only).
+    pub rejected: usize,
 }
+
+/// The right-hand side f(t, y) of dy/dt = f(t, y) for a batch state y `(N, K)`.
+pub(crate) type Rhs<'a> = dyn Fn(f64, &Tensor) -> Result<Tensor> + 'a;
 
 impl Trajectory {
     /// The particles `(N, D)` at saved time index `k`.
@@ -67,8 +74,7 @@ impl Trajectory {
     }
 }
 
-fn step(field: &dyn VelocityField, method: Method, t: f64, h: f64, x: &Tensor) -> Result<Tensor> {
-    let v = |t: f64, x: &Tensor| -> Result<Tensor> { Ok(field.velocity(t.clamp(0.0, 1.0), x)?) };
+pub(crate) fn step(v: &Rhs<'_>, method: Method, t: f64, h: f64, x: &Tensor) -> Result<Tensor> {
     Ok(match method {
         Method::Euler => (x + (v(t, x)? * h)?)?,
         Method::Heun => {
@@ -87,27 +93,9 @@ fn step(field: &dyn VelocityField, method: Method, t: f64, h: f64, x: &Tensor) -
     })
 }
 
-/// Integrates dx/dt = v_t(x) from `t0` to `t1` (either direction) starting at `x0` `(N, D)`,
-/// saving the state at each time of `save_at` (which must lie between t₀ and t₁, in
-/// integration order; t₁ is saved if absent). Fails with [`Error::NonFinite`] naming the time
-/// when the state stops being finite.
-pub fn integrate(
-    field: &dyn VelocityField,
-    x0: &Tensor,
-    t0: f64,
-    t1: f64,
-    config: OdeConfig,
-    save_at: &[f64],
-) -> Result<Trajectory> {
-    let (_, d) = check::points("x0", x0)?;
-    if d != field.dim() {
-        return Err(CoreError::Shape {
-            arg: "x0",
-            expected: format!("(N, {})", field.dim()),
-            got: x0.dims().to_vec(),
-        }
-        .into());
-    }
+/// The saved times for an integration from `t0` to `t1`: `save_at` checked to lie between them in
+/// integration order, with t₁ appended if absent.
+pub(crate) fn marks(t0: f64, t1: f64, save_at: &[f64]) -> Result<Vec<f64>> {
     for (arg, t) in [("t0", t0), ("t1", t1)] {
         if !(0.0..=1.0).contains(&t) {
             return Err(CoreError::OutOfRange {
@@ -117,9 +105,6 @@ pub fn integrate(
             }
             .into());
         }
-    }
-    if config.steps == 0 {
-        return Err(CoreError::config("steps", "must be ≥ 1").into());
     }
     if t0 == t1 {
         return Err(CoreError::config("t1", "must differ from t0").into());
@@ -140,14 +125,65 @@ pub fn integrate(
             return Err(CoreError::config("save_at", "times must be in integration order").into());
         }
     }
-    if marks.last().map_or(true, |&s| s != t1) {
+    if marks.last().is_none_or(|&s| s != t1) {
         marks.push(t1);
     }
+    Ok(marks)
+}
+
+/// Checks that the initial state matches the field's dimension.
+pub(crate) fn check_state(x0: &Tensor, dim: usize) -> Result<()> {
+    let (_, d) = check::points("x0", x0)?;
+    if d != dim {
+        return Err(CoreError::Shape {
+            arg: "x0",
+            expected: format!("(N, {dim})"),
+            got: x0.dims().to_vec(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Fails with [`Error::NonFinite`] when `y` holds NaN or ±∞ (one reduction, no copy).
+pub(crate) fn ensure_finite(y: &Tensor, t: f64) -> Result<()> {
+    let norm = y
+        .sqr()?
+        .sum_all()?
+        .to_dtype(am_core::DType::F64)?
+        .to_scalar::<f64>()?;
+    if norm.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite { t })
+    }
+}
+
+/// The velocity of a field as a right-hand side (time clamped into [0, 1] against rounding).
+pub(crate) fn velocity_rhs(
+    field: &dyn VelocityField,
+) -> impl Fn(f64, &Tensor) -> Result<Tensor> + '_ {
+    move |t, x| Ok(field.velocity(t.clamp(0.0, 1.0), x)?)
+}
+
+/// Fixed-step integration of a right-hand side with saved states.
+pub(crate) fn run_fixed(
+    rhs: &Rhs<'_>,
+    y0: &Tensor,
+    t0: f64,
+    t1: f64,
+    config: OdeConfig,
+    save_at: &[f64],
+) -> Result<Trajectory> {
+    if config.steps == 0 {
+        return Err(CoreError::config("steps", "must be ≥ 1").into());
+    }
+    let marks = marks(t0, t1, save_at)?;
     let total = (t1 - t0).abs();
-    let mut x = x0.detach();
+    let mut y = y0.detach();
     let mut t = t0;
     let mut saved = Vec::with_capacity(marks.len());
-    let mut nfe = 0;
+    let (mut nfe, mut steps) = (0, 0);
     for &mark in &marks {
         let span = mark - t;
         if span != 0.0 {
@@ -155,24 +191,36 @@ pub fn integrate(
             let h = span / n as f64;
             for k in 0..n {
                 let tk = t + k as f64 * h;
-                x = step(field, config.method, tk, h, &x)?.detach();
+                y = step(rhs, config.method, tk, h, &y)?.detach();
                 nfe += config.method.evaluations_per_step();
-                let norm = x
-                    .sqr()?
-                    .sum_all()?
-                    .to_dtype(am_core::DType::F64)?
-                    .to_scalar::<f64>()?;
-                if !norm.is_finite() {
-                    return Err(Error::NonFinite { t: tk + h });
-                }
+                steps += 1;
+                ensure_finite(&y, tk + h)?;
             }
             t = mark;
         }
-        saved.push(x.clone());
+        saved.push(y.clone());
     }
     Ok(Trajectory {
         times: marks,
         states: Tensor::stack(&saved, 0)?,
         nfe,
+        steps,
+        rejected: 0,
     })
+}
+
+/// Integrates dx/dt = v_t(x) (Eq. 1; Eq. 8 with v = ∇s) from `t0` to `t1` (either direction)
+/// starting at `x0` `(N, D)`, saving the state at each time of `save_at` (between t₀ and t₁, in
+/// integration order; t₁ is saved if absent). Fails with [`Error::NonFinite`] naming the time when
+/// the state stops being finite.
+pub fn integrate(
+    field: &dyn VelocityField,
+    x0: &Tensor,
+    t0: f64,
+    t1: f64,
+    config: OdeConfig,
+    save_at: &[f64],
+) -> Result<Trajectory> {
+    check_state(x0, field.dim())?;
+    run_fixed(&velocity_rhs(field), x0, t0, t1, config, save_at)
 }

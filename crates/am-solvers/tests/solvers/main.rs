@@ -1,5 +1,7 @@
 //! Tests of am-solvers (one integration-test binary for the crate).
 
+mod part2;
+
 use am_core::{DType, Device, GradientField, Marginals, SeededRng, Tensor, VelocityField};
 use am_solvers::{integrate, Error, Method, OdeConfig};
 use nalgebra::DMatrix;
