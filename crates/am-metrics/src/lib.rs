@@ -7,14 +7,27 @@
 //!   equal-size uniform clouds (TrajectoryNet/torchcfm's "W2" = √`ot.emd2` on the squared cost);
 //! - [`w1_equal`]: W1 = min mean Euclidean distance (NLSB's column, labelled "W2" in the paper's
 //!   Table 1, is this one);
+//! - [`w1`], [`w2`], [`transport`]: exact OT between weighted clouds of different sizes;
+//! - [`sinkhorn`], [`sinkhorn_divergence`]: log-domain entropic OT on the device, by blocks;
+//! - [`frechet_distance`] (FID), [`inception_score`], [`bits_per_dim`] with its data mapping;
 //! - [`assignment`]: the exact linear assignment solver underneath (shortest augmenting paths).
 
 pub mod assignment;
+pub mod bpd;
 pub mod error;
+pub mod fid;
 pub mod mmd;
+pub mod sinkhorn;
+pub mod transport;
 pub mod wasserstein;
 
 pub use assignment::assignment;
+pub use bpd::{bits_per_dim, DataMapping};
 pub use error::{Error, Result};
-pub use mmd::{mmd2, Kernel, MmdEstimator};
+pub use fid::{
+    fid_from_features, frechet_distance, inception_score, FeatureExtractor, GaussianStats,
+};
+pub use mmd::{mmd2, mmd2_weighted, Kernel, MmdEstimator};
+pub use sinkhorn::{sinkhorn, sinkhorn_divergence, SinkhornConfig, SinkhornResult};
+pub use transport::{transport, w1, w2, GroundCost, TransportPlan};
 pub use wasserstein::{w1_equal, w2_equal};

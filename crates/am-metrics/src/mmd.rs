@@ -10,14 +10,21 @@ pub enum Kernel {
     Bandwidths(Vec<f64>),
     /// The exponents α_j directly (the hydrogen metric uses three α_j = 1e-4).
     Alphas(Vec<f64>),
+    /// Bandwidths σ_j = c_j·m with m the median pairwise distance of the pooled clouds (the first
+    /// 1,000 points of each), e.g. c ∈ {0.5, 1, 2}.
+    MedianHeuristic(Vec<f64>),
 }
 
 impl Kernel {
-    /// The exponents α_j, validated positive and finite.
-    pub fn alphas(&self) -> am_core::Result<Vec<f64>> {
+    /// The exponents α_j for clouds `x`, `y`, validated positive and finite.
+    pub fn alphas(&self, x: &Tensor, y: &Tensor) -> am_core::Result<Vec<f64>> {
         let a: Vec<f64> = match self {
             Kernel::Bandwidths(s) => s.iter().map(|s| 1.0 / (2.0 * s * s)).collect(),
             Kernel::Alphas(a) => a.clone(),
+            Kernel::MedianHeuristic(c) => {
+                let m = median_distance(x, y)?;
+                c.iter().map(|c| 1.0 / (2.0 * (c * m) * (c * m))).collect()
+            }
         };
         if a.is_empty() {
             return Err(am_core::Error::Empty { arg: "kernel" });
@@ -26,6 +33,38 @@ impl Kernel {
             am_core::check::positive("kernel", v)?;
         }
         Ok(a)
+    }
+}
+
+/// The median pairwise distance of the pooled clouds (at most 1,000 points of each).
+fn median_distance(x: &Tensor, y: &Tensor) -> am_core::Result<f64> {
+    let take = |t: &Tensor| -> am_core::Result<Tensor> {
+        Ok(t.narrow(0, 0, t.dim(0)?.min(1000))?.to_dtype(DType::F64)?)
+    };
+    let z = Tensor::cat(&[take(x)?, take(y)?], 0)?;
+    let z2 = z.sqr()?.sum_keepdim(1)?;
+    let d2 = (z.matmul(&z.t()?)? * -2.0)?
+        .broadcast_add(&z2)?
+        .broadcast_add(&z2.t()?)?
+        .relu()?;
+    let n = z.dim(0)?;
+    let v: Vec<Vec<f64>> = d2.to_vec2()?;
+    let mut d: Vec<f64> = (0..n)
+        .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+        .map(|(i, j)| v[i][j].sqrt())
+        .collect();
+    if d.is_empty() {
+        return Err(am_core::Error::Empty { arg: "pairs" });
+    }
+    d.sort_by(f64::total_cmp);
+    let med = d[d.len() / 2];
+    if med > 0.0 {
+        Ok(med)
+    } else {
+        Err(am_core::Error::config(
+            "kernel",
+            "median pairwise distance is 0",
+        ))
     }
 }
 
@@ -38,8 +77,16 @@ pub enum MmdEstimator {
     Unbiased,
 }
 
-/// Σ over all pairs (i in a, j in b) of k(a_i, b_j), in blocks of `block` rows, accumulated in f64.
-fn kernel_sum(a: &Tensor, b: &Tensor, alphas: &[f64], block: usize) -> Result<f64> {
+/// Σ over all pairs (i in a, j in b) of wa_i k(a_i, b_j) wb_j (weights 1 when absent), in blocks
+/// of `block` rows, accumulated in f64.
+fn kernel_sum(
+    a: &Tensor,
+    b: &Tensor,
+    wa: Option<&Tensor>,
+    wb: Option<&Tensor>,
+    alphas: &[f64],
+    block: usize,
+) -> Result<f64> {
     let a = a.to_dtype(DType::F64)?;
     let b = b.to_dtype(DType::F64)?;
     let (na, nb) = (a.dim(0)?, b.dim(0)?);
@@ -56,9 +103,19 @@ fn kernel_sum(a: &Tensor, b: &Tensor, alphas: &[f64], block: usize) -> Result<f6
                 .broadcast_add(&ai2)?
                 .broadcast_add(&bj2)?
                 .relu()?;
-            for &alpha in alphas {
-                total += (&d2 * -alpha)?.exp()?.sum_all()?.to_scalar::<f64>()?;
+            let mut k = (&d2 * -alphas[0])?.exp()?;
+            for &alpha in &alphas[1..] {
+                k = (k + (&d2 * -alpha)?.exp()?)?;
             }
+            let k = match wa {
+                Some(w) => k.broadcast_mul(&w.narrow(0, i, ai.dim(0)?)?)?,
+                None => k,
+            };
+            let k = match wb {
+                Some(w) => k.broadcast_mul(&w.narrow(0, j, bj.dim(0)?)?.t()?)?,
+                None => k,
+            };
+            total += k.sum_all()?.to_scalar::<f64>()?;
         }
     }
     Ok(total)
@@ -80,11 +137,11 @@ pub fn mmd2(
     }
     check::finite("x", x)?;
     check::finite("y", y)?;
-    let alphas = kernel.alphas()?;
+    let alphas = kernel.alphas(x, y)?;
     let block = block.max(1);
-    let kxx = kernel_sum(x, x, &alphas, block)?;
-    let kyy = kernel_sum(y, y, &alphas, block)?;
-    let kxy = kernel_sum(x, y, &alphas, block)?;
+    let kxx = kernel_sum(x, x, None, None, &alphas, block)?;
+    let kyy = kernel_sum(y, y, None, None, &alphas, block)?;
+    let kxy = kernel_sum(x, y, None, None, &alphas, block)?;
     let (nf, mf, k) = (n as f64, m as f64, alphas.len() as f64);
     Ok(match estimator {
         MmdEstimator::Biased => kxx / (nf * nf) + kyy / (mf * mf) - 2.0 * kxy / (nf * mf),
@@ -108,4 +165,47 @@ pub fn mmd2(
                 - 2.0 * kxy / (nf * mf)
         }
     })
+}
+
+/// Weighted (biased, V-statistic) MMD² = aᵀK_xx a + bᵀK_yy b − 2aᵀK_xy b with weights normalised
+/// to sum to 1 — for weighted particles of unbalanced AM. Blocks of `block` × `block` pairs.
+pub fn mmd2_weighted(
+    x: &Tensor,
+    y: &Tensor,
+    a: &Tensor,
+    b: &Tensor,
+    kernel: &Kernel,
+    block: usize,
+) -> Result<f64> {
+    let (n, dx) = check::points("x", x)?;
+    let (m, dy) = check::points("y", y)?;
+    if dx != dy {
+        return Err(Error::DimensionMismatch(dx, dy));
+    }
+    check::finite("x", x)?;
+    check::finite("y", y)?;
+    let norm = |arg: &'static str, w: &Tensor, len: usize| -> Result<Tensor> {
+        let v: Vec<f64> = w.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
+        if v.len() != len {
+            return Err(am_core::Error::Shape {
+                arg,
+                expected: format!("{len} weights"),
+                got: w.dims().to_vec(),
+            }
+            .into());
+        }
+        let s = crate::transport::check_weights(arg, &v)?;
+        Ok(Tensor::from_vec(
+            v.iter().map(|w| w / s).collect::<Vec<_>>(),
+            (len, 1),
+            x.device(),
+        )?)
+    };
+    let (wa, wb) = (norm("a", a, n)?, norm("b", b, m)?);
+    let alphas = kernel.alphas(x, y)?;
+    let block = block.max(1);
+    let kxx = kernel_sum(x, x, Some(&wa), Some(&wa), &alphas, block)?;
+    let kyy = kernel_sum(y, y, Some(&wb), Some(&wb), &alphas, block)?;
+    let kxy = kernel_sum(x, y, Some(&wa), Some(&wb), &alphas, block)?;
+    Ok(kxx + kyy - 2.0 * kxy)
 }

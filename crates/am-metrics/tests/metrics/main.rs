@@ -1,5 +1,7 @@
 //! Tests of am-metrics (one integration-test binary for the crate).
 
+mod part3;
+
 use am_core::{DType, Device, SeededRng, Tensor};
 use am_metrics::{assignment, mmd2, w1_equal, w2_equal, Error, Kernel, MmdEstimator};
 
