@@ -68,9 +68,10 @@ def run_jax(args, b):
         return (h @ w + c)[0]
 
     def integrand(p, t, x):
-        dt = jax.grad(s_fn, argnums=1)(p, t, x)
-        dx = jax.grad(s_fn, argnums=2)(p, t, x)
-        lap = jnp.trace(jax.hessian(s_fn, argnums=2)(p, t, x))
+        # one reverse pass for (∂t s, ∇x s); the Laplacian by forward-over-reverse (jacfwd of ∇x s)
+        grad_x = jax.grad(s_fn, argnums=2)
+        dt, dx = jax.grad(s_fn, argnums=(1, 2))(p, t, x)
+        lap = jnp.trace(jax.jacfwd(lambda y: grad_x(p, t, y))(x))
         return 0.5 * jnp.sum(dx ** 2) + dt + 0.5 * args.eps ** 2 * lap
 
     def loss_fn(p, x0, x1, t, xt):

@@ -37,9 +37,8 @@ impl Canvas {
             return;
         }
         let k = (j as usize * self.w + i as usize) * 3;
-        for ch in 0..3 {
-            let old = self.px[k + ch] as f64;
-            self.px[k + ch] = (old * (1.0 - alpha) + c[ch] as f64 * alpha).round() as u8;
+        for (px, &ch) in self.px[k..k + 3].iter_mut().zip(&c) {
+            *px = (*px as f64 * (1.0 - alpha) + ch as f64 * alpha).round() as u8;
         }
     }
 

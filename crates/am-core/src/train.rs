@@ -41,13 +41,13 @@ impl AdamConfig {
                 return Err(Error::config(name, format!("must lie in [0, 1), got {b}")));
             }
         }
-        if !(self.eps > 0.0) {
+        if self.eps.is_nan() || self.eps <= 0.0 {
             return Err(Error::config(
                 "eps",
                 format!("must be > 0, got {}", self.eps),
             ));
         }
-        if !(self.weight_decay >= 0.0) {
+        if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
             return Err(Error::config(
                 "weight_decay",
                 format!("must be ≥ 0, got {}", self.weight_decay),

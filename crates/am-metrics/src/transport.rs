@@ -160,8 +160,8 @@ pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
                 if rem_b[jb] > tol {
                     break (jb, best);
                 }
-                for k in 0..col[jb].len() {
-                    let (i, _) = col[jb][k];
+                let reached: Vec<usize> = col[jb].iter().map(|e| e.0).collect();
+                for i in reached {
                     if src_dist[i].is_infinite() {
                         src_dist[i] = best;
                         src_pred[i] = jb;

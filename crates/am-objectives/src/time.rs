@@ -155,7 +155,7 @@ impl AdaptiveTime {
             .map(|(m, s)| (s - m * m).max(0.0).sqrt())
             .collect();
         let area: f64 = p.windows(2).map(|w| 0.5 * h * (w[0] + w[1])).sum();
-        if !(area > 0.0) || !area.is_finite() {
+        if area.is_nan() || area <= 0.0 || !area.is_finite() {
             p = vec![1.0; g];
         } else {
             for v in &mut p {

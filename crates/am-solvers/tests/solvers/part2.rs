@@ -545,7 +545,7 @@ fn convex_cost_divergence_matches_finite_differences() {
             );
         }
         // Hutchinson with the factor F: unbiased over probes
-        let mut acc = vec![0.0; 5];
+        let mut acc = [0.0; 5];
         let reps = 4000;
         for _ in 0..reps {
             let eps = rng
