@@ -17,6 +17,7 @@ pub mod bpd;
 pub mod error;
 pub mod fid;
 pub mod mmd;
+pub mod network_simplex;
 pub mod sinkhorn;
 pub mod transport;
 pub mod wasserstein;

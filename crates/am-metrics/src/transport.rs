@@ -1,6 +1,5 @@
 //! Exact optimal transport between weighted clouds of any sizes: the transportation problem
-//! min ⟨P, C⟩ s.t. P1 = a, Pᵀ1 = b, P ≥ 0, solved by successive shortest augmenting paths with
-//! dual potentials (the Hungarian method generalised to real supplies and demands).
+//! min ⟨P, C⟩ s.t. P1 = a, Pᵀ1 = b, P ≥ 0, solved by the network simplex method.
 
 use crate::{Error, Result};
 use am_core::{check, DType, Tensor};
@@ -55,8 +54,10 @@ pub(crate) fn check_weights(arg: &'static str, w: &[f64]) -> Result<f64> {
     Ok(s)
 }
 
-/// Solves the transportation problem exactly for supplies `a` (n), demands `b` (m), both
-/// normalised to total mass 1, and a row-major n × m cost matrix.
+/// Solves the transportation problem exactly (network simplex, see
+/// [`crate::network_simplex`]) for supplies `a` (n) and demands `b` (m), each normalised to total
+/// mass 1, and a row-major n × m cost matrix. Points of zero weight are left out. The returned
+/// potentials certify optimality: C_ij − u_i − v_j ≥ 0 everywhere, = 0 on the support.
 pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
     let (n, m) = (a.len(), b.len());
     let sa = check_weights("a", a)?;
@@ -77,159 +78,48 @@ pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
         }
         .into());
     }
-    let mut rem_a: Vec<f64> = a.iter().map(|v| v / sa).collect();
-    let mut rem_b: Vec<f64> = b.iter().map(|v| v / sb).collect();
-    // masses below this are rounding: the two normalised totals differ by a few ulps
-    let tol = 1e-13;
-    // potentials: reduced cost r_ij = c_ij − u_i − v_j ≥ 0
-    let mut u = vec![0.0; n];
-    let mut v: Vec<f64> = (0..m)
-        .map(|j| {
-            (0..n)
-                .map(|i| cost[i * m + j])
-                .fold(f64::INFINITY, f64::min)
-        })
+    // keep the points of positive mass, normalise, and put the rounding difference of the two
+    // totals on the last demand so that both sum to the same number exactly
+    let rows: Vec<usize> = (0..n).filter(|&i| a[i] > 0.0).collect();
+    let cols: Vec<usize> = (0..m).filter(|&j| b[j] > 0.0).collect();
+    let ar: Vec<f64> = rows.iter().map(|&i| a[i] / sa).collect();
+    let mut br: Vec<f64> = cols.iter().map(|&j| b[j] / sb).collect();
+    let diff = ar.iter().sum::<f64>() - br.iter().sum::<f64>();
+    *br.last_mut()
+        .expect("a positive total has a positive entry") += diff;
+    let sub: Vec<f64> = rows
+        .iter()
+        .flat_map(|&i| cols.iter().map(move |&j| cost[i * m + j]))
         .collect();
-    // flows by column: sources with positive flow into each sink
-    let mut col: Vec<Vec<(usize, f64)>> = vec![Vec::new(); m];
-    let mut minv = vec![0.0; m];
-    let mut way = vec![usize::MAX; m];
-    let mut sink_done = vec![false; m];
-    let mut src_dist = vec![f64::INFINITY; n];
-    let mut src_pred = vec![usize::MAX; n];
-    let mut settled_src: Vec<usize> = Vec::new();
-    let mut settled_sink: Vec<usize> = Vec::new();
-    let mut iterations = 0usize;
-    let max_iterations = 50 * (n + m) + 1000;
-    for root in 0..n {
-        while rem_a[root] > tol {
-            iterations += 1;
-            if iterations > max_iterations {
-                return Err(am_core::Error::Unsupported(
-                    "transport: no convergence (degenerate input?)".into(),
-                )
-                .into());
-            }
-            // Dijkstra from `root` over reduced costs; sources are reached through tight reverse arcs
-            minv.iter_mut().for_each(|x| *x = f64::INFINITY);
-            for &j in &settled_sink {
-                sink_done[j] = false;
-            }
-            for &i in &settled_src {
-                src_dist[i] = f64::INFINITY;
-                src_pred[i] = usize::MAX;
-            }
-            settled_sink.clear();
-            settled_src.clear();
-            let relax = |i: usize,
-                         di: f64,
-                         minv: &mut [f64],
-                         way: &mut [usize],
-                         sink_done: &[bool],
-                         u: &[f64],
-                         v: &[f64]| {
-                let row = &cost[i * m..(i + 1) * m];
-                let ui = u[i];
-                for j in 0..m {
-                    if !sink_done[j] {
-                        let c = di + row[j] - ui - v[j];
-                        if c < minv[j] {
-                            minv[j] = c;
-                            way[j] = i;
-                        }
-                    }
-                }
-            };
-            src_dist[root] = 0.0;
-            settled_src.push(root);
-            relax(root, 0.0, &mut minv, &mut way, &sink_done, &u, &v);
-            let (target, d_target) = loop {
-                let mut best = f64::INFINITY;
-                let mut jb = usize::MAX;
-                for j in 0..m {
-                    if !sink_done[j] && minv[j] < best {
-                        best = minv[j];
-                        jb = j;
-                    }
-                }
-                if jb == usize::MAX {
-                    break (usize::MAX, f64::INFINITY);
-                }
-                sink_done[jb] = true;
-                settled_sink.push(jb);
-                if rem_b[jb] > tol {
-                    break (jb, best);
-                }
-                let reached: Vec<usize> = col[jb].iter().map(|e| e.0).collect();
-                for i in reached {
-                    if src_dist[i].is_infinite() {
-                        src_dist[i] = best;
-                        src_pred[i] = jb;
-                        settled_src.push(i);
-                        relax(i, best, &mut minv, &mut way, &sink_done, &u, &v);
-                    }
-                }
-            };
-            if target == usize::MAX {
-                // every sink is full: what is left at the root is rounding
-                rem_a[root] = 0.0;
-                break;
-            }
-            // potentials: settled nodes shift so that the path becomes tight
-            for &i in &settled_src {
-                u[i] += d_target - src_dist[i];
-            }
-            for &j in &settled_sink {
-                v[j] -= d_target - minv[j];
-            }
-            // bottleneck along the path target ← source ← sink ← … ← root
-            let mut theta = rem_a[root].min(rem_b[target]);
-            let mut j = target;
-            loop {
-                let i = way[j];
-                if i == root {
-                    break;
-                }
-                let jp = src_pred[i];
-                let f = col[jp].iter().find(|e| e.0 == i).map_or(0.0, |e| e.1);
-                theta = theta.min(f);
-                j = jp;
-            }
-            // augment
-            let mut j = target;
-            loop {
-                let i = way[j];
-                match col[j].iter_mut().find(|e| e.0 == i) {
-                    Some(e) => e.1 += theta,
-                    None => col[j].push((i, theta)),
-                }
-                if i == root {
-                    break;
-                }
-                let jp = src_pred[i];
-                if let Some(k) = col[jp].iter().position(|e| e.0 == i) {
-                    col[jp][k].1 -= theta;
-                    if col[jp][k].1 <= tol {
-                        col[jp].swap_remove(k);
-                    }
-                }
-                j = jp;
-            }
-            rem_a[root] -= theta;
-            rem_b[target] -= theta;
+    let (entries, total, (us, vs)) = crate::network_simplex::solve(&ar, &br, &sub)?;
+    // potentials of dropped points: the tightest values that keep dual feasibility
+    let mut u = vec![f64::INFINITY; n];
+    let mut v = vec![f64::INFINITY; m];
+    for (k, &i) in rows.iter().enumerate() {
+        u[i] = us[k];
+    }
+    for (k, &j) in cols.iter().enumerate() {
+        v[j] = vs[k];
+    }
+    for j in 0..m {
+        if v[j].is_infinite() {
+            v[j] = rows
+                .iter()
+                .map(|&i| cost[i * m + j] - u[i])
+                .fold(f64::INFINITY, f64::min);
         }
     }
-    let mut entries = Vec::new();
-    let mut total = 0.0;
-    for (j, list) in col.iter().enumerate() {
-        for &(i, f) in list {
-            if f > 0.0 {
-                entries.push((i, j, f));
-                total += f * cost[i * m + j];
-            }
+    for i in 0..n {
+        if u[i].is_infinite() {
+            u[i] = (0..m)
+                .map(|j| cost[i * m + j] - v[j])
+                .fold(f64::INFINITY, f64::min);
         }
     }
-    entries.sort_by_key(|e| (e.0, e.1));
+    let entries = entries
+        .into_iter()
+        .map(|(i, j, f)| (rows[i], cols[j], f))
+        .collect();
     Ok(TransportPlan {
         entries,
         cost: total,

@@ -94,15 +94,71 @@ fn exact_ot_with_unequal_sizes_and_weights_matches_pot() {
 }
 
 #[test]
-fn general_transport_agrees_with_the_assignment_on_uniform_equal_clouds() {
+fn network_simplex_agrees_with_the_assignment_solver_even_when_degenerate() {
     let mut rng = SeededRng::new(3);
+    for (n, d, integer) in [(60, 3, false), (40, 1, true), (25, 2, true), (7, 2, false)] {
+        let mut x = rng
+            .normal_tensor(&[n, d], DType::F64, &Device::Cpu)
+            .unwrap();
+        let mut y = rng
+            .normal_tensor(&[n, d], DType::F64, &Device::Cpu)
+            .unwrap();
+        if integer {
+            // integer grid points: many equal costs and duplicated points (degenerate pivots)
+            x = (x * 2.0).unwrap().round().unwrap();
+            y = (y * 2.0).unwrap().round().unwrap();
+        }
+        let (_, _, c) = cost_matrix(&x, &y, GroundCost::SquaredEuclidean).unwrap();
+        let (_, best) = am_metrics::assignment(&c, n).unwrap();
+        let plan = transport(&vec![1.0; n], &vec![1.0; n], &c).unwrap();
+        assert!(
+            (plan.cost - best / n as f64).abs() < 1e-12,
+            "n = {n}: {} vs {}",
+            plan.cost,
+            best / n as f64
+        );
+    }
+    // zero weights drop out of the problem, and their potentials stay dual feasible
     let x = rng
-        .normal_tensor(&[60, 3], DType::F64, &Device::Cpu)
+        .normal_tensor(&[6, 2], DType::F64, &Device::Cpu)
         .unwrap();
     let y = rng
-        .normal_tensor(&[60, 3], DType::F64, &Device::Cpu)
+        .normal_tensor(&[4, 2], DType::F64, &Device::Cpu)
         .unwrap();
-    assert!(rel(w2(&x, &y, None, None).unwrap(), w2_equal(&x, &y).unwrap()) < 1e-12);
+    let (n, m, c) = cost_matrix(&x, &y, GroundCost::Euclidean).unwrap();
+    let a = [0.2, 0.0, 0.3, 0.1, 0.0, 0.4];
+    let b = [0.0, 0.5, 0.25, 0.25];
+    let plan = transport(&a, &b, &c).unwrap();
+    assert!(plan
+        .entries
+        .iter()
+        .all(|&(i, j, _)| a[i] > 0.0 && b[j] > 0.0));
+    for i in 0..n {
+        for j in 0..m {
+            assert!(c[i * m + j] - plan.potentials.0[i] - plan.potentials.1[j] >= -1e-9);
+        }
+    }
+    let kept_x = Tensor::from_vec(
+        x.to_vec2::<f64>()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| a[*i] > 0.0)
+            .flat_map(|(_, r)| r.clone())
+            .collect::<Vec<_>>(),
+        (4, 2),
+        &Device::Cpu,
+    )
+    .unwrap();
+    let kept_y = y.narrow(0, 1, 3).unwrap();
+    let wa = Tensor::new(&[0.2f64, 0.3, 0.1, 0.4], &Device::Cpu).unwrap();
+    let wb = Tensor::new(&[0.5f64, 0.25, 0.25], &Device::Cpu).unwrap();
+    assert!(
+        rel(
+            plan.cost,
+            w1(&kept_x, &kept_y, Some(&wa), Some(&wb)).unwrap()
+        ) < 1e-12
+    );
 }
 
 #[test]
