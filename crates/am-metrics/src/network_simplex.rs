@@ -53,6 +53,75 @@ impl Tree {
     }
 }
 
+/// The smallest reduced cost c_k + π_i − π_k below `bound` in one row segment and its position:
+/// eight independent running minima so the loop is not bound by one comparison chain.
+fn row_argmin(row: &[f64], sink_pi: &[f64], pi_i: f64, bound: f64) -> Option<(f64, usize)> {
+    const L: usize = 8;
+    let mut best = [bound; L];
+    let mut at = [NONE; L];
+    let chunks = row.len() / L;
+    for c in 0..chunks {
+        let (r8, p8) = (&row[c * L..c * L + L], &sink_pi[c * L..c * L + L]);
+        for l in 0..L {
+            let r = r8[l] + pi_i - p8[l];
+            if r < best[l] {
+                best[l] = r;
+                at[l] = c * L + l;
+            }
+        }
+    }
+    let (mut b, mut k) = (bound, NONE);
+    for l in 0..L {
+        if best[l] < b || (best[l] == b && at[l] < k) {
+            b = best[l];
+            k = at[l];
+        }
+    }
+    for t in chunks * L..row.len() {
+        let r = row[t] + pi_i - sink_pi[t];
+        if r < b {
+            b = r;
+            k = t;
+        }
+    }
+    (k != NONE).then_some((b, k))
+}
+
+/// Potentials from scratch: π_root = 0 and every basic arc tight (C + π_source − π_target = 0),
+/// then shifted so that π of the first source is 0 (reduced costs only see differences, and small
+/// magnitudes keep rounding small).
+fn recompute_potentials(tree: &Tree, pi: &mut [f64], cost: &[f64], n: usize, m: usize, big: f64) {
+    let arcs = n * m;
+    let root = n + m;
+    pi[root] = 0.0;
+    let mut stack = vec![root];
+    while let Some(u) = stack.pop() {
+        let mut v = tree.first_child[u];
+        while v != NONE {
+            let e = tree.arc[v];
+            pi[v] = if e < arcs {
+                let c = cost[e];
+                // v is the source i (parent: sink) or the sink j (parent: source)
+                if v < n {
+                    pi[u] - c
+                } else {
+                    pi[u] + c
+                }
+            } else if v < n {
+                pi[root] - big
+            } else {
+                pi[root] + big
+            };
+            stack.push(v);
+            v = tree.next_sibling[v];
+        }
+    }
+    let shift = pi[0];
+    for x in pi.iter_mut() {
+        *x -= shift;
+    }
+}
+
 /// Optimal flows (i, j, f) with f > 0, the optimal cost and the potentials (u_i, v_j) such that
 /// C_ij − u_i − v_j ≥ 0 with equality on the support. `a` and `b` must be positive with equal sums.
 pub(crate) fn solve(
@@ -66,7 +135,10 @@ pub(crate) fn solve(
     let arcs = n * m;
     let cmax = cost.iter().fold(0.0f64, |acc, c| acc.max(c.abs()));
     let big = (cmax + 1.0) * (n + m) as f64;
-    let eps = 1e-12 * (cmax + 1.0);
+    // a reduced cost counts as negative below −eps; potentials are recomputed from the tree
+    // (exact up to one rounding per level) every `refresh` pivots, so drift stays far below eps
+    let eps = 1e-10 * (cmax + 1.0);
+    let refresh = 256usize;
     // flows: real arcs (dense), artificial arcs by node
     let mut flow = vec![0.0f64; arcs];
     let mut art_flow = vec![0.0f64; n + m];
@@ -99,30 +171,34 @@ pub(crate) fn solve(
     let arc_flow =
         |flow: &[f64], art: &[f64], e: usize| if e < arcs { flow[e] } else { art[e - arcs] };
     let block = ((arcs as f64).sqrt() as usize).max(10).min(arcs);
-    let mut next = 0usize;
+    let (mut cur_i, mut cur_j) = (0usize, 0usize);
     let mut stack: Vec<usize> = Vec::new();
     let max_pivots = 200 * (n + m) * ((arcs as f64).sqrt() as usize + 1) + 10_000;
     let mut pivots = 0usize;
+    let mut fresh = false;
     loop {
-        // block-search pricing: the most negative reduced cost in the first block that has one
+        // block-search pricing: the most negative reduced cost in the first block that has one;
+        // arcs are scanned row by row from where the last search stopped (no index division)
         let mut best = -eps;
         let mut entering = NONE;
         let mut scanned = 0usize;
         let mut in_block = 0usize;
+        let sink_pi = &pi[n..n + m];
         while scanned < arcs {
-            let e = next;
-            next += 1;
-            if next == arcs {
-                next = 0;
-            }
-            let (i, j) = (e / m, e % m);
-            let r = cost[e] + pi[i] - pi[n + j];
-            if r < best {
+            let (i, j0) = (cur_i, cur_j);
+            let len = (m - j0).min(block - in_block).min(arcs - scanned);
+            let row = &cost[i * m + j0..i * m + j0 + len];
+            if let Some((r, k)) = row_argmin(row, &sink_pi[j0..j0 + len], pi[i], best) {
                 best = r;
-                entering = e;
+                entering = i * m + j0 + k;
             }
-            scanned += 1;
-            in_block += 1;
+            scanned += len;
+            in_block += len;
+            cur_j += len;
+            if cur_j == m {
+                cur_j = 0;
+                cur_i = if cur_i + 1 == n { 0 } else { cur_i + 1 };
+            }
             if in_block == block {
                 if entering != NONE {
                     break;
@@ -130,9 +206,26 @@ pub(crate) fn solve(
                 in_block = 0;
             }
         }
-        if entering == NONE {
-            break;
+        let in_tree = entering != NONE && {
+            let (p, q) = (entering / m, n + entering % m);
+            tree.arc[p] == entering || tree.arc[q] == entering
+        };
+        if entering == NONE || in_tree || pivots % refresh == refresh - 1 {
+            // before stopping (or when rounding made a basic arc look negative), start again from
+            // exact potentials
+            if !fresh {
+                recompute_potentials(&tree, &mut pi, cost, n, m, big);
+                fresh = true;
+                continue;
+            }
+            if entering == NONE {
+                break;
+            }
+            if in_tree {
+                return Err(am_core::Error::Unsupported("network simplex: a basic arc priced negative after refreshing the potentials".into()).into());
+            }
         }
+        fresh = false;
         pivots += 1;
         if pivots > max_pivots {
             return Err(
