@@ -59,14 +59,24 @@ fn main() {
             );
             if std::env::var("AM_VERIFY").is_ok_and(|v| !v.is_empty()) {
                 // the optimality certificate: primal feasibility, dual feasibility, equal objectives
-                let (n_, m_, c) = action_matching::metrics::transport::cost_matrix(&x, &y, GroundCost::SquaredEuclidean).unwrap();
-                let plan = action_matching::metrics::transport(&vec![1.0; n_], &vec![1.0; m_], &c).unwrap();
+                let (n_, m_, c) = action_matching::metrics::transport::cost_matrix(
+                    &x,
+                    &y,
+                    GroundCost::SquaredEuclidean,
+                )
+                .unwrap();
+                let plan = action_matching::metrics::transport(&vec![1.0; n_], &vec![1.0; m_], &c)
+                    .unwrap();
                 let (mut rows, mut cols) = (vec![0.0; n_], vec![0.0; m_]);
                 for &(i, j, f) in &plan.entries {
                     rows[i] += f;
                     cols[j] += f;
                 }
-                let primal = rows.iter().chain(&cols).map(|r| (r - 1.0 / n_ as f64).abs()).fold(0.0, f64::max);
+                let primal = rows
+                    .iter()
+                    .chain(&cols)
+                    .map(|r| (r - 1.0 / n_ as f64).abs())
+                    .fold(0.0, f64::max);
                 let (u, v) = &plan.potentials;
                 let mut dual_viol = 0.0f64;
                 for i in 0..n_ {

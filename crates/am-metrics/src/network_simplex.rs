@@ -8,6 +8,7 @@
 //! feasible (no cycling), re-hangs the cut-off subtree below the entering arc and shifts its
 //! potentials. Optimal when no arc has a negative reduced cost.
 
+use crate::transport::TransportPlan;
 use crate::Result;
 
 const NONE: usize = usize::MAX;
@@ -124,11 +125,7 @@ fn recompute_potentials(tree: &Tree, pi: &mut [f64], cost: &[f64], n: usize, m: 
 
 /// Optimal flows (i, j, f) with f > 0, the optimal cost and the potentials (u_i, v_j) such that
 /// C_ij − u_i − v_j ≥ 0 with equality on the support. `a` and `b` must be positive with equal sums.
-pub(crate) fn solve(
-    a: &[f64],
-    b: &[f64],
-    cost: &[f64],
-) -> Result<(Vec<(usize, usize, f64)>, f64, (Vec<f64>, Vec<f64>))> {
+pub(crate) fn solve(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
     let (n, m) = (a.len(), b.len());
     let nodes = n + m + 1;
     let root = n + m;
@@ -170,7 +167,8 @@ pub(crate) fn solve(
     }
     let arc_flow =
         |flow: &[f64], art: &[f64], e: usize| if e < arcs { flow[e] } else { art[e - arcs] };
-    let block = ((arcs as f64).sqrt() as usize).max(10).min(arcs);
+    // block of ½√(arcs) arcs: measured best among ¼, ½, 1, 2 × √(arcs) at n = 1,000 and 5,000
+    let block = (((arcs as f64).sqrt() * 0.5) as usize).max(10).min(arcs);
     let (mut cur_i, mut cur_j) = (0usize, 0usize);
     let mut stack: Vec<usize> = Vec::new();
     let max_pivots = 200 * (n + m) * ((arcs as f64).sqrt() as usize + 1) + 10_000;
@@ -222,7 +220,11 @@ pub(crate) fn solve(
                 break;
             }
             if in_tree {
-                return Err(am_core::Error::Unsupported("network simplex: a basic arc priced negative after refreshing the potentials".into()).into());
+                return Err(am_core::Error::Unsupported(
+                    "network simplex: a basic arc priced negative after refreshing the potentials"
+                        .into(),
+                )
+                .into());
             }
         }
         fresh = false;
@@ -362,5 +364,9 @@ pub(crate) fn solve(
     // potentials in the u_i + v_j convention: C_ij − u_i − v_j = C_ij + π_i − π_j
     let u: Vec<f64> = pi[..n].iter().map(|x| -x).collect();
     let v: Vec<f64> = pi[n..n + m].to_vec();
-    Ok((entries, total, (u, v)))
+    Ok(TransportPlan {
+        entries,
+        cost: total,
+        potentials: (u, v),
+    })
 }

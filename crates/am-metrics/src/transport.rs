@@ -91,7 +91,11 @@ pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
         .iter()
         .flat_map(|&i| cols.iter().map(move |&j| cost[i * m + j]))
         .collect();
-    let (entries, total, (us, vs)) = crate::network_simplex::solve(&ar, &br, &sub)?;
+    let TransportPlan {
+        entries,
+        cost: total,
+        potentials: (us, vs),
+    } = crate::network_simplex::solve(&ar, &br, &sub)?;
     // potentials of dropped points: the tightest values that keep dual feasibility
     let mut u = vec![f64::INFINITY; n];
     let mut v = vec![f64::INFINITY; m];

@@ -122,19 +122,42 @@ fn network_simplex_agrees_with_the_assignment_solver_even_when_degenerate() {
     // let a basic arc re-enter; the plan must stay a permutation with the assignment's cost
     for scale in [300.0, 1e4] {
         let n = 300;
-        let x = (rng.normal_tensor(&[n, 5], DType::F64, &Device::Cpu).unwrap() * scale).unwrap();
-        let y = (rng.normal_tensor(&[n, 5], DType::F64, &Device::Cpu).unwrap() * scale).unwrap();
+        let x = (rng
+            .normal_tensor(&[n, 5], DType::F64, &Device::Cpu)
+            .unwrap()
+            * scale)
+            .unwrap();
+        let y = (rng
+            .normal_tensor(&[n, 5], DType::F64, &Device::Cpu)
+            .unwrap()
+            * scale)
+            .unwrap();
         let (_, _, c) = cost_matrix(&x, &y, GroundCost::SquaredEuclidean).unwrap();
         let (_, best) = am_metrics::assignment(&c, n).unwrap();
         let plan = transport(&vec![1.0; n], &vec![1.0; n], &c).unwrap();
-        assert_eq!(plan.entries.len(), n, "scale {scale}: the plan is a permutation");
-        assert!(rel(plan.cost, best / n as f64) < 1e-12, "scale {scale}: {} vs {}", plan.cost, best / n as f64);
+        assert_eq!(
+            plan.entries.len(),
+            n,
+            "scale {scale}: the plan is a permutation"
+        );
+        assert!(
+            rel(plan.cost, best / n as f64) < 1e-12,
+            "scale {scale}: {} vs {}",
+            plan.cost,
+            best / n as f64
+        );
     }
     // a mid-size instance (the size where drifting potentials once broke flow conservation):
     // the certificate — a permutation (primal feasible) whose cost equals the dual objective
     let n = 2000;
-    let x = rng.normal_tensor(&[n, 5], DType::F64, &Device::Cpu).unwrap();
-    let y = rng.normal_tensor(&[n, 5], DType::F64, &Device::Cpu).unwrap().affine(1.0, 1.0).unwrap();
+    let x = rng
+        .normal_tensor(&[n, 5], DType::F64, &Device::Cpu)
+        .unwrap();
+    let y = rng
+        .normal_tensor(&[n, 5], DType::F64, &Device::Cpu)
+        .unwrap()
+        .affine(1.0, 1.0)
+        .unwrap();
     let (_, _, c) = cost_matrix(&x, &y, GroundCost::SquaredEuclidean).unwrap();
     let plan = transport(&vec![1.0; n], &vec![1.0; n], &c).unwrap();
     let mut hit = vec![0usize; n];
@@ -145,8 +168,13 @@ fn network_simplex_agrees_with_the_assignment_solver_even_when_degenerate() {
     }
     assert_eq!(plan.entries.len(), n);
     assert!(hit.iter().all(|&h| h == 2));
-    let dual = (plan.potentials.0.iter().sum::<f64>() + plan.potentials.1.iter().sum::<f64>()) / n as f64;
-    assert!(rel(dual, plan.cost) < 1e-10, "strong duality {dual} vs {}", plan.cost);
+    let dual =
+        (plan.potentials.0.iter().sum::<f64>() + plan.potentials.1.iter().sum::<f64>()) / n as f64;
+    assert!(
+        rel(dual, plan.cost) < 1e-10,
+        "strong duality {dual} vs {}",
+        plan.cost
+    );
     // zero weights drop out of the problem, and their potentials stay dual feasible
     let x = rng
         .normal_tensor(&[6, 2], DType::F64, &Device::Cpu)
