@@ -7,13 +7,18 @@
 //! - [`interpolant`]: paths defined by interpolating between a source and a target sampler,
 //!   e.g. N(0, I) → a Gaussian mixture by x_t = (1 − t)x₀ + t·x₁ (the quickstart's path).
 //!
+//! - [`data`]: snapshot data sets from `.npy`/`.npz`/CSV files, validated, preprocessed and
+//!   interpolated by mixtures of neighbouring snapshots.
+//!
 //! Time runs from q₀ (t = 0) to q₁ (t = 1). γ_t is a Gaussian path's spread.
 
+pub mod data;
 pub mod error;
 pub mod gaussian;
 pub mod interpolant;
 pub mod quadrature;
 
+pub use data::{DataError, MixturePath, Snapshots};
 pub use error::{Error, Result};
 pub use gaussian::{GaussianPath, Quadratic, QuadraticAction};
 pub use interpolant::{GaussianMixture, LinearInterpolant, PointSampler, StandardNormal};

@@ -1,5 +1,6 @@
 //! Tests of am-paths (one integration-test binary for the crate).
 
+mod data;
 mod identities;
 mod properties;
 mod sampling;

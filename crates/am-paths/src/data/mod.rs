@@ -1,0 +1,20 @@
+//! Snapshot data: time-labelled samples read from users' files, validated, preprocessed, and
+//! turned into a path q_t that the objectives can train on.
+//!
+//! - [`npy`]: `.npy` and `.npz` readers (plain or `np.savez_compressed`, C or Fortran order);
+//! - [`csv`]: CSV snapshots (header or not, the time column by name or index);
+//! - [`Snapshots`]: samples grouped by sorted time labels, with optional per-time masses;
+//! - [`preprocess`]: standardisation fitted on training cells, first k dimensions, time labels
+//!   mapped to [0, 1], leave-one-time-point-out, seeded train/test splits;
+//! - [`MixturePath`]: q_t between snapshots as the mixture of its two neighbours (Sec. 4.1).
+
+pub mod csv;
+pub mod error;
+pub mod mixture;
+pub mod npy;
+pub mod preprocess;
+pub mod snapshots;
+
+pub use error::DataError;
+pub use mixture::MixturePath;
+pub use snapshots::Snapshots;

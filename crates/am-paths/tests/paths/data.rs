@@ -1,0 +1,287 @@
+//! Snapshot data: readers, validation with named places, preprocessing, the mixture path, and the
+//! real embryoid body files of `../shared/data/eb/`.
+
+use am_core::{DType, Device, Marginals, SeededRng};
+use am_paths::data::csv::{read_csv, CsvSpec, TimeColumn};
+use am_paths::data::npy::{read_npy, Npz};
+use am_paths::data::preprocess::Standardizer;
+use am_paths::{DataError, MixturePath, Snapshots};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/paths/fixtures")
+        .join(name)
+}
+
+fn expected() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("expected.json")).unwrap()).unwrap()
+}
+
+fn flat(v: &serde_json::Value) -> Vec<f64> {
+    let rows: Vec<Vec<f64>> = serde_json::from_value(v.clone()).unwrap();
+    rows.concat()
+}
+
+#[test]
+fn numpy_files_round_trip_exactly() {
+    let e = expected();
+    for name in ["plain.npz", "compressed.npz"] {
+        let mut npz = Npz::open(&fixture(name)).unwrap();
+        assert_eq!(npz.keys(), vec!["X".to_string(), "ts".to_string()]);
+        let x = npz.array("X").unwrap();
+        assert_eq!(x.shape, vec![12, 3]);
+        assert_eq!(x.data, flat(&e["X"]), "{name}");
+        let t = npz.array("ts").unwrap();
+        assert!(t.integer);
+        let want: Vec<f64> = serde_json::from_value::<Vec<i64>>(e["ts"].clone())
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect();
+        assert_eq!(t.data, want);
+        match npz.array("pcs") {
+            Err(DataError::MissingKey { key, available, .. }) => {
+                assert_eq!(key, "pcs");
+                assert!(available.contains("X") && available.contains("ts"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let f = read_npy(&fixture("fortran.npy")).unwrap();
+    assert_eq!(f.shape, vec![3, 4]);
+    assert_eq!(
+        f.data,
+        flat(&e["fortran"]),
+        "Fortran order is transposed to row-major"
+    );
+    assert_eq!(
+        read_npy(&fixture("bigendian.npy")).unwrap().data,
+        flat(&e["bigendian"])
+    );
+    assert_eq!(
+        read_npy(&fixture("int32.npy")).unwrap().data,
+        flat(&e["int32"])
+    );
+    assert!(matches!(
+        read_npy(&fixture("good.csv")),
+        Err(DataError::Format { .. })
+    ));
+    assert!(matches!(
+        read_npy(&fixture("absent.npy")),
+        Err(DataError::Io { .. })
+    ));
+    let s = Snapshots::from_npz(&fixture("compressed.npz"), "X", "ts").unwrap();
+    assert_eq!(s.times(), &[0.0, 1.0, 2.0]);
+    assert_eq!(s.counts(), vec![3, 4, 5]);
+    assert_eq!(s.dim(), 3);
+}
+
+#[test]
+fn csv_snapshots_and_their_errors_name_the_place() {
+    let spec = CsvSpec {
+        header: true,
+        time: TimeColumn::Name("day".into()),
+        drop_bad_rows: false,
+    };
+    let (s, dropped) = read_csv(&fixture("good.csv"), &spec).unwrap();
+    assert_eq!(
+        (s.times().to_vec(), s.counts(), s.dim(), dropped),
+        (vec![0.0, 6.0, 12.0], vec![2, 2, 1], 2, 0)
+    );
+    assert_eq!(s.group(1), &[1.5, 2.0, 2.5, 3.5]);
+    let (s2, _) = read_csv(
+        &fixture("good.csv"),
+        &CsvSpec {
+            time: TimeColumn::Index(2),
+            ..spec.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!(s, s2);
+    match read_csv(&fixture("non_numeric.csv"), &spec) {
+        Err(DataError::NonNumeric {
+            row,
+            column,
+            value,
+            path,
+        }) => {
+            assert_eq!((row, column, value.as_str()), (1, 1, "abc"));
+            assert!(path.ends_with("non_numeric.csv"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        read_csv(&fixture("ragged.csv"), &spec),
+        Err(DataError::Ragged {
+            row: 1,
+            expected: 3,
+            got: 2,
+            ..
+        })
+    ));
+    match read_csv(&fixture("nan.csv"), &spec) {
+        Err(DataError::NonFinite {
+            row: 1,
+            column: 1,
+            key,
+            ..
+        }) => assert_eq!(key, "g2"),
+        other => panic!("{other:?}"),
+    }
+    let (kept, dropped) = read_csv(
+        &fixture("nan.csv"),
+        &CsvSpec {
+            drop_bad_rows: true,
+            ..spec.clone()
+        },
+    )
+    .unwrap();
+    assert_eq!((dropped, kept.counts()), (1, vec![1, 2]));
+    let no_header = CsvSpec {
+        header: false,
+        time: TimeColumn::Index(2),
+        drop_bad_rows: false,
+    };
+    assert!(matches!(
+        read_csv(&fixture("one_time.csv"), &no_header),
+        Err(DataError::TooFewTimes { found: 1, .. })
+    ));
+    assert!(matches!(
+        read_csv(
+            &fixture("good.csv"),
+            &CsvSpec {
+                time: TimeColumn::Name("hour".into()),
+                ..spec.clone()
+            }
+        ),
+        Err(DataError::MissingKey { .. })
+    ));
+}
+
+#[test]
+fn snapshot_validation_and_preprocessing() {
+    let x = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, f64::NAN];
+    assert!(matches!(
+        Snapshots::from_rows("memory", &x, 4, 2, &[0.0, 0.0, 1.0, 1.0]),
+        Err(DataError::NonFinite {
+            row: 3,
+            column: 1,
+            ..
+        })
+    ));
+    let x = vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0];
+    assert!(matches!(
+        Snapshots::from_rows("memory", &x, 4, 2, &[0.0, 0.0, 1.0]),
+        Err(DataError::Shape { .. })
+    ));
+    let s = Snapshots::from_rows("memory", &x, 4, 2, &[3.0, 3.0, 1.0, 1.0]).unwrap();
+    assert_eq!(s.times(), &[1.0, 3.0], "labels are sorted");
+    assert_eq!(s.group(0), &[4.0, 5.0, 6.0, 8.0]);
+    assert!(matches!(
+        s.clone().with_time_values(&[5.0, 5.0]),
+        Err(DataError::Argument { arg: "values", .. })
+    ));
+    assert!(matches!(
+        s.clone().with_time_values(&[1.0, 2.0, 3.0]),
+        Err(DataError::Shape { .. })
+    ));
+    assert!(matches!(
+        s.clone().with_masses(&[1.0, -2.0]),
+        Err(DataError::Argument { arg: "masses", .. })
+    ));
+    assert_eq!(
+        s.clone().with_masses(&[10.0, 20.0]).unwrap().masses(),
+        Some(&[10.0, 20.0][..])
+    );
+    assert_eq!(s.times_to_unit().times(), &[0.0, 1.0]);
+    assert_eq!(s.first_dims(1).unwrap().group(1), &[0.0, 2.0]);
+    assert!(s.first_dims(3).is_err());
+    let st = Standardizer::fit(&s).unwrap();
+    let z = st.apply(&s).unwrap();
+    let all: Vec<f64> = (0..2).flat_map(|k| z.group(k).to_vec()).collect();
+    let mean0 = all.iter().step_by(2).sum::<f64>() / 4.0;
+    let var0 = all.iter().step_by(2).map(|v| v * v).sum::<f64>() / 4.0;
+    assert!(mean0.abs() < 1e-12 && (var0 - 1.0).abs() < 1e-12);
+    // leave-one-out and splits
+    let x3: Vec<f64> = (0..30).map(|v| v as f64).collect();
+    let lab: Vec<f64> = (0..15).map(|i| (i / 5) as f64).collect();
+    let s3 = Snapshots::from_rows("memory", &x3, 15, 2, &lab).unwrap();
+    let (rest, t, held) = s3.leave_out(1).unwrap();
+    assert_eq!(
+        (rest.times().to_vec(), t, held.len()),
+        (vec![0.0, 2.0], 1.0, 10)
+    );
+    assert!(s3.leave_out(0).is_err() && s3.leave_out(2).is_err());
+    let (train, test) = s3.split(0.4, 7).unwrap();
+    assert_eq!(
+        (train.counts(), test.counts()),
+        (vec![3, 3, 3], vec![2, 2, 2])
+    );
+    assert_eq!(s3.split(0.4, 7).unwrap().1, test, "seeded");
+    assert!(s3.split(1.0, 7).is_err());
+}
+
+#[test]
+fn the_mixture_path_draws_from_the_neighbouring_snapshots() {
+    let x: Vec<f64> = vec![0.0, 0.0, 10.0, 10.0, 20.0, 20.0];
+    let s = Snapshots::from_rows("memory", &x, 3, 2, &[0.0, 5.0, 10.0]).unwrap();
+    let path = MixturePath::new(&s);
+    let mut rng = SeededRng::new(1);
+    let n = 4000;
+    let v: Vec<Vec<f64>> = path
+        .sample(&vec![0.3; n], &mut rng, DType::F64, &Device::Cpu)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    // t = 0.3 lies between τ = 0 and 0.5: the right neighbour with probability 0.6
+    let right = v.iter().filter(|r| r[0] == 10.0).count() as f64 / n as f64;
+    assert!(v.iter().all(|r| r[0] == 0.0 || r[0] == 10.0));
+    assert!(
+        (right - 0.6).abs() < 5.0 * (0.24f64 / n as f64).sqrt(),
+        "{right}"
+    );
+    let ends: Vec<Vec<f64>> = path
+        .sample(&[0.0, 1.0], &mut rng, DType::F64, &Device::Cpu)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    assert_eq!((ends[0][0], ends[1][0]), (0.0, 20.0));
+    assert!(path
+        .sample(&[1.2], &mut rng, DType::F64, &Device::Cpu)
+        .is_err());
+}
+
+/// The real embryoid body splits (Moon et al. 2019, NLSB's preparation).
+#[test]
+fn embryoid_body_files_load_with_their_shapes_and_counts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/eb");
+    if !dir.exists() {
+        eprintln!(
+            "SKIPPED: {} is absent (a fresh clone has no ../shared)",
+            dir.display()
+        );
+        return;
+    }
+    let start = std::time::Instant::now();
+    for (file, n, per) in [("test_rna.npz", 1750, 350), ("val_rna.npz", 1000, 200)] {
+        let s = Snapshots::from_npz(&dir.join(file), "X", "ts").unwrap();
+        assert_eq!(s.dim(), 100, "{file}");
+        assert_eq!(s.times(), &[0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(s.counts(), vec![per; 5]);
+        assert_eq!(s.counts().iter().sum::<usize>(), n);
+    }
+    // the Table 1 protocol: standardise all 100 PCs with the training split's statistics, keep 5
+    let val = Snapshots::from_npz(&dir.join("val_rna.npz"), "X", "ts").unwrap();
+    let test = Snapshots::from_npz(&dir.join("test_rna.npz"), "X", "ts").unwrap();
+    let st = Standardizer::fit(&val).unwrap();
+    let (train5, test5) = (
+        st.apply(&val).unwrap().first_dims(5).unwrap(),
+        st.apply(&test).unwrap().first_dims(5).unwrap(),
+    );
+    assert_eq!((train5.dim(), test5.dim()), (5, 5));
+    eprintln!(
+        "EB: read both splits and prepared them in {:.1} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
+}
