@@ -112,3 +112,31 @@ pub fn positive(arg: &'static str, value: f64) -> Result<()> {
     }
     Ok(())
 }
+
+/// Weights must be finite, ≥ 0, and sum to a positive number; returns the sum.
+pub fn weights(arg: &'static str, w: &[f64]) -> Result<f64> {
+    if w.is_empty() {
+        return Err(Error::Empty { arg });
+    }
+    for (index, &value) in w.iter().enumerate() {
+        if !value.is_finite() {
+            return Err(Error::NonFinite { arg, value, index });
+        }
+        if value < 0.0 {
+            return Err(Error::OutOfRange {
+                arg,
+                value,
+                allowed: "[0, ∞)",
+            });
+        }
+    }
+    let s: f64 = w.iter().sum();
+    if s <= 0.0 {
+        return Err(Error::OutOfRange {
+            arg,
+            value: s,
+            allowed: "a positive total mass",
+        });
+    }
+    Ok(s)
+}

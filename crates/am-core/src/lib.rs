@@ -9,7 +9,8 @@
 //!   [`VelocityField`], [`Marginals`] and [`ConvexCost`];
 //! - [`double_backward`]: the one documented place where candle's second-order autograd is
 //!   switched on, with a probe that proves it works;
-//! - [`train`]: Adam, EMA of parameters, linear warm-up and global-norm clipping.
+//! - [`train`]: Adam, EMA of parameters, linear warm-up and global-norm clipping;
+//! - [`ot`]: exact optimal transport (network simplex, assignment), shared by metrics and paths.
 //!
 //! Shapes follow one convention: `t` is `(N, 1)`, `x` is `(N, D)`, `s` is `(N, 1)`.
 
@@ -24,6 +25,7 @@ pub mod diffusion;
 pub mod double_backward;
 pub mod error;
 pub mod marginals;
+pub mod ot;
 pub mod rng;
 pub mod score;
 pub mod train;

@@ -12,17 +12,15 @@
 //! - [`frechet_distance`] (FID), [`inception_score`], [`bits_per_dim`] with its data mapping;
 //! - [`assignment`]: the exact linear assignment solver underneath (shortest augmenting paths).
 
-pub mod assignment;
 pub mod bpd;
 pub mod error;
 pub mod fid;
 pub mod mmd;
-pub mod network_simplex;
 pub mod sinkhorn;
 pub mod transport;
 pub mod wasserstein;
 
-pub use assignment::assignment;
+pub use am_core::ot::assignment;
 pub use bpd::{bits_per_dim, DataMapping};
 pub use error::{Error, Result};
 pub use fid::{

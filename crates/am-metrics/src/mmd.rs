@@ -194,7 +194,7 @@ pub fn mmd2_weighted(
             }
             .into());
         }
-        let s = crate::transport::check_weights(arg, &v)?;
+        let s = am_core::check::weights(arg, &v)?;
         Ok(Tensor::from_vec(
             v.iter().map(|w| w / s).collect::<Vec<_>>(),
             (len, 1),

@@ -61,7 +61,7 @@ fn weights(arg: &'static str, w: Option<&Tensor>, n: usize, like: &Tensor) -> Re
                     expected: format!("({n},) or ({n}, 1)"),
                     got: w.dims().to_vec(),
                 })?;
-            crate::transport::check_weights(arg, &w.flatten_all()?.to_vec1::<f64>()?)?;
+            am_core::check::weights(arg, &w.flatten_all()?.to_vec1::<f64>()?)?;
             let s = w.sum_all()?.to_scalar::<f64>()?;
             Ok((w / s)?)
         }

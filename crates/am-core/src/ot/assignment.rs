@@ -7,23 +7,21 @@ use crate::{Error, Result};
 /// σ (row i goes to column σ[i]) and the optimal total cost.
 pub fn assignment(cost: &[f64], n: usize) -> Result<(Vec<usize>, f64)> {
     if n == 0 {
-        return Err(am_core::Error::Empty { arg: "cost" }.into());
+        return Err(Error::Empty { arg: "cost" });
     }
     if cost.len() != n * n {
-        return Err(am_core::Error::Shape {
+        return Err(Error::Shape {
             arg: "cost",
             expected: format!("{n}×{n}"),
             got: vec![cost.len()],
-        }
-        .into());
+        });
     }
     if let Some(index) = cost.iter().position(|c| !c.is_finite()) {
-        return Err(am_core::Error::NonFinite {
+        return Err(Error::NonFinite {
             arg: "cost",
             value: cost[index],
             index,
-        }
-        .into());
+        });
     }
     // potentials u (rows, 1-based with a virtual row 0) and v (columns); p[j] = row matched to column j
     let inf = f64::INFINITY;
@@ -90,9 +88,9 @@ pub fn assignment(cost: &[f64], n: usize) -> Result<(Vec<usize>, f64)> {
         .map(|(i, &j)| cost[i * n + j])
         .sum();
     if sigma.iter().collect::<std::collections::HashSet<_>>().len() != n {
-        return Err(Error::Core(am_core::Error::Unsupported(
+        return Err(Error::Unsupported(
             "assignment did not produce a permutation".into(),
-        )));
+        ));
     }
     Ok((sigma, total))
 }

@@ -8,8 +8,8 @@
 //! feasible (no cycling), re-hangs the cut-off subtree below the entering arc and shifts its
 //! potentials. Optimal when no arc has a negative reduced cost.
 
-use crate::transport::TransportPlan;
-use crate::Result;
+use super::TransportPlan;
+use crate::{Error, Result};
 
 const NONE: usize = usize::MAX;
 
@@ -220,19 +220,18 @@ pub(crate) fn solve(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan>
                 break;
             }
             if in_tree {
-                return Err(am_core::Error::Unsupported(
+                return Err(Error::Unsupported(
                     "network simplex: a basic arc priced negative after refreshing the potentials"
                         .into(),
-                )
-                .into());
+                ));
             }
         }
         fresh = false;
         pivots += 1;
         if pivots > max_pivots {
-            return Err(
-                am_core::Error::Unsupported("network simplex: pivot limit reached".into()).into(),
-            );
+            return Err(Error::Unsupported(
+                "network simplex: pivot limit reached".into(),
+            ));
         }
         let (p, q) = (entering / m, n + entering % m);
         // the cycle: p → q along the entering arc, q up to the join, the join down to p
@@ -274,10 +273,9 @@ pub(crate) fn solve(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan>
             v = tree.parent[v];
         }
         if leave == NONE {
-            return Err(am_core::Error::Unsupported(
+            return Err(Error::Unsupported(
                 "network simplex: unbounded cycle (negative cost cycle)".into(),
-            )
-            .into());
+            ));
         }
         // push delta round the cycle
         if delta > 0.0 {
