@@ -18,7 +18,7 @@ pub mod gaussian;
 pub mod interpolant;
 pub mod quadrature;
 
-pub use data::{DataError, MixturePath, Snapshots};
+pub use data::{DataError, MixturePath, OtPairedPath, Snapshots};
 pub use error::{Error, Result};
 pub use gaussian::{GaussianPath, Quadratic, QuadraticAction};
 pub use interpolant::{GaussianMixture, LinearInterpolant, PointSampler, StandardNormal};

@@ -6,15 +6,18 @@
 //! - [`Snapshots`]: samples grouped by sorted time labels, with optional per-time masses;
 //! - [`preprocess`]: standardisation fitted on training cells, first k dimensions, time labels
 //!   mapped to [0, 1], leave-one-time-point-out, seeded train/test splits;
-//! - [`MixturePath`]: q_t between snapshots as the mixture of its two neighbours (Sec. 4.1).
+//! - [`MixturePath`]: q_t between snapshots as the mixture of its two neighbours (Sec. 4.1);
+//! - [`OtPairedPath`]: displacement interpolation along exact OT couplings of neighbours.
 
 pub mod csv;
 pub mod error;
 pub mod mixture;
 pub mod npy;
+pub mod ot_path;
 pub mod preprocess;
 pub mod snapshots;
 
 pub use error::DataError;
 pub use mixture::MixturePath;
+pub use ot_path::OtPairedPath;
 pub use snapshots::Snapshots;

@@ -285,3 +285,70 @@ fn embryoid_body_files_load_with_their_shapes_and_counts() {
         start.elapsed().as_secs_f64() * 1e3
     );
 }
+
+/// The OT-paired path is a geodesic between neighbours: W2(q_τk, q_s) = s·W2(q_τk, q_τk+1), its
+/// endpoints are the snapshots, and its kinetic energy is far below the mixture path's.
+#[test]
+fn ot_paired_path_is_the_displacement_interpolation() {
+    use am_core::ot::transport;
+    use am_paths::OtPairedPath;
+    let mut rng = SeededRng::new(5);
+    let (n, d) = (40, 2);
+    let mut x = Vec::new();
+    let mut labels = Vec::new();
+    for (k, shift) in [0.0, 6.0, 7.0].iter().enumerate() {
+        for _ in 0..n {
+            x.push(rng.normal() + shift);
+            x.push(rng.normal() * (1.0 + k as f64));
+            labels.push(k as f64 * 2.0);
+        }
+    }
+    let s = Snapshots::from_rows("memory", &x, 3 * n, d, &labels).unwrap();
+    let path = OtPairedPath::new(&s).unwrap();
+    assert_eq!(path.times(), &[0.0, 0.5, 1.0]);
+    let w2 = |a: &(Vec<f64>, Vec<f64>), b: &(Vec<f64>, Vec<f64>)| -> f64 {
+        let (na, nb) = (a.1.len(), b.1.len());
+        let c: Vec<f64> = (0..na)
+            .flat_map(|i| {
+                (0..nb).map(move |j| {
+                    (0..d)
+                        .map(|k| (a.0[i * d + k] - b.0[j * d + k]).powi(2))
+                        .sum::<f64>()
+                })
+            })
+            .collect();
+        transport(&a.1, &b.1, &c).unwrap().cost
+    };
+    let start = path.measure_at(0.0);
+    let end = path.measure_at(0.5);
+    let total = w2(&start, &end);
+    assert!((total - path.squared_w2()[0]).abs() < 1e-9);
+    for s_ in [0.25, 0.5, 0.75] {
+        let mid = path.measure_at(0.5 * s_);
+        assert!(
+            (w2(&start, &mid).sqrt() - s_ * total.sqrt()).abs() < 1e-9,
+            "geodesic at s = {s_}"
+        );
+    }
+    // endpoints: the measure at τ_k puts mass 1/n on every cell of snapshot k
+    let g0 = s.group(0);
+    let mut pts: Vec<Vec<f64>> = start.0.chunks(d).map(|r| r.to_vec()).collect();
+    let mut want: Vec<Vec<f64>> = g0.chunks(d).map(|r| r.to_vec()).collect();
+    pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    want.sort_by(|a, b| a[0].total_cmp(&b[0]));
+    assert_eq!(
+        pts, want,
+        "with equal sizes the plan is a permutation: every cell once"
+    );
+    // sampling follows the plan and stays on segments; at t = 1 it returns cells of the last snapshot
+    let last: Vec<Vec<f64>> = path
+        .sample(&vec![1.0; 50], &mut rng, DType::F64, &Device::Cpu)
+        .unwrap()
+        .to_vec2()
+        .unwrap();
+    let g2: Vec<&[f64]> = s.group(2).chunks(d).collect();
+    assert!(last.iter().all(|r| g2
+        .iter()
+        .any(|c| (c[0] - r[0]).abs() < 1e-12 && (c[1] - r[1]).abs() < 1e-12)));
+    assert!(path.kinetic_energy() > 0.0 && path.kinetic_energy().is_finite());
+}
