@@ -7,6 +7,8 @@
 //! - [`interpolant`]: paths defined by interpolating between a source and a target sampler,
 //!   e.g. N(0, I) → a Gaussian mixture by x_t = (1 − t)x₀ + t·x₁ (the quickstart's path).
 //!
+//! - [`oned`]: exact oracles in one dimension (v* = −∂tF/q; the unbalanced action by a tridiagonal
+//!   solve) and the moving mixture of App. E.3;
 //! - [`data`]: snapshot data sets from `.npy`/`.npz`/CSV files, validated, preprocessed and
 //!   interpolated by mixtures of neighbouring snapshots.
 //!
@@ -16,9 +18,11 @@ pub mod data;
 pub mod error;
 pub mod gaussian;
 pub mod interpolant;
+pub mod oned;
 pub mod quadrature;
 
 pub use data::{DataError, MixturePath, OtPairedPath, Snapshots};
 pub use error::{Error, Result};
 pub use gaussian::{GaussianPath, Quadratic, QuadraticAction};
 pub use interpolant::{GaussianMixture, LinearInterpolant, PointSampler, StandardNormal};
+pub use oned::{unbalanced_action_1d, Mixture1d};

@@ -2,5 +2,6 @@
 
 mod data;
 mod identities;
+mod oned;
 mod properties;
 mod sampling;
