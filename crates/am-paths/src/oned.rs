@@ -185,7 +185,7 @@ pub fn unbalanced_action_1d(
     n: usize,
 ) -> Result<(Vec<f64>, Vec<f64>)> {
     am_core::check::positive("lambda", lambda)?;
-    if n < 3 || !(lo < hi) {
+    if n < 3 || lo.is_nan() || hi.is_nan() || lo >= hi {
         return Err(Error::config(
             "grid",
             format!("need n ≥ 3 and lo < hi, got n = {n}, [{lo}, {hi}]"),
