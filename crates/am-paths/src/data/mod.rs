@@ -1,6 +1,7 @@
 //! Snapshot data: time-labelled samples read from users' files, validated, preprocessed, and
 //! turned into a path q_t that the objectives can train on.
 //!
+//! - [`images`]: IDX (plain or gzipped), CIFAR-10 binary and the 8×8 digits CSV, mapped to [−1, 1];
 //! - [`npy`]: `.npy` and `.npz` readers (plain or `np.savez_compressed`, C or Fortran order);
 //! - [`csv`]: CSV snapshots (header or not, the time column by name or index);
 //! - [`Snapshots`]: samples grouped by sorted time labels, with optional per-time masses;
@@ -11,6 +12,7 @@
 
 pub mod csv;
 pub mod error;
+pub mod images;
 pub mod mixture;
 pub mod npy;
 pub mod ot_path;
@@ -18,6 +20,7 @@ pub mod preprocess;
 pub mod snapshots;
 
 pub use error::DataError;
+pub use images::ImageSet;
 pub use mixture::MixturePath;
 pub use ot_path::OtPairedPath;
 pub use snapshots::Snapshots;

@@ -2,6 +2,7 @@
 
 mod data;
 mod identities;
+mod images;
 mod oned;
 mod properties;
 mod sampling;

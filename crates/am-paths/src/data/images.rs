@@ -1,0 +1,247 @@
+//! Image data: IDX (MNIST, Fashion-MNIST; plain or gzipped), CIFAR-10 binary batches, and the 8×8
+//! digits CSV; mapped to [−1, 1] with uniform dequantisation, with random horizontal flips.
+
+use super::DataError;
+use am_core::{DType, Device, Result as CoreResult, SeededRng, Tensor};
+use std::io::Read;
+use std::path::Path;
+
+/// Integer-valued images `(N, C, H, W)` with labels and the number of intensity levels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageSet {
+    /// Pixel values, row-major `(N, C, H, W)`, each in `0..levels`.
+    pub pixels: Vec<u8>,
+    /// One label per image.
+    pub labels: Vec<u8>,
+    /// (C, H, W).
+    pub shape: (usize, usize, usize),
+    /// Intensity levels (256 for 8-bit images, 17 for the digits).
+    pub levels: u32,
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> DataError {
+    DataError::Io {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
+    let raw = std::fs::read(path).map_err(|e| io(path, e))?;
+    if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| io(path, format!("gzip: {e}")))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
+/// An IDX array of unsigned bytes (type 0x08): its dimensions and data.
+pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
+    let b = read_maybe_gz(path)?;
+    let p = path.display().to_string();
+    if b.len() < 4 || b[0] != 0 || b[1] != 0 {
+        return Err(DataError::Format {
+            path: p,
+            reason: "not an IDX file (bad magic)".into(),
+        });
+    }
+    if b[2] != 0x08 {
+        return Err(DataError::Format {
+            path: p,
+            reason: format!("IDX type 0x{:02x} is not unsigned bytes (0x08)", b[2]),
+        });
+    }
+    let nd = b[3] as usize;
+    if b.len() < 4 + 4 * nd {
+        return Err(DataError::Format {
+            path: p,
+            reason: "truncated IDX header".into(),
+        });
+    }
+    let dims: Vec<usize> = (0..nd)
+        .map(|k| {
+            u32::from_be_bytes([b[4 + 4 * k], b[5 + 4 * k], b[6 + 4 * k], b[7 + 4 * k]]) as usize
+        })
+        .collect();
+    let count: usize = dims.iter().product();
+    let data = &b[4 + 4 * nd..];
+    if data.len() != count {
+        return Err(DataError::Format {
+            path: p,
+            reason: format!(
+                "IDX dims {dims:?} need {count} bytes, the file has {}",
+                data.len()
+            ),
+        });
+    }
+    Ok((dims, data.to_vec()))
+}
+
+impl ImageSet {
+    /// MNIST-style images and labels from two IDX files (`*-images-idx3-ubyte[.gz]`, `*-labels-idx1-ubyte[.gz]`).
+    pub fn from_idx(images: &Path, labels: &Path) -> Result<Self, DataError> {
+        let (dims, pixels) = read_idx(images)?;
+        let (ldims, labels_v) = read_idx(labels)?;
+        if dims.len() != 3 || ldims.len() != 1 || dims[0] != ldims[0] {
+            return Err(DataError::Shape {
+                path: images.display().to_string(),
+                reason: format!("images {dims:?} and labels {ldims:?} do not match (N×H×W and N)"),
+            });
+        }
+        Ok(Self {
+            pixels,
+            labels: labels_v,
+            shape: (1, dims[1], dims[2]),
+            levels: 256,
+        })
+    }
+
+    /// CIFAR-10 binary batches (`data_batch_*.bin`, `test_batch.bin`): records of one label byte
+    /// and 3 × 32 × 32 pixel bytes (R, G, B planes).
+    pub fn from_cifar_bin(files: &[&Path]) -> Result<Self, DataError> {
+        const REC: usize = 1 + 3072;
+        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+        for &f in files {
+            let b = std::fs::read(f).map_err(|e| io(f, e))?;
+            if b.is_empty() || b.len() % REC != 0 {
+                return Err(DataError::Format {
+                    path: f.display().to_string(),
+                    reason: format!(
+                        "{} bytes is not a whole number of {REC}-byte records",
+                        b.len()
+                    ),
+                });
+            }
+            for r in b.chunks(REC) {
+                if r[0] > 9 {
+                    return Err(DataError::Format {
+                        path: f.display().to_string(),
+                        reason: format!("label {} outside 0..=9", r[0]),
+                    });
+                }
+                labels.push(r[0]);
+                pixels.extend_from_slice(&r[1..]);
+            }
+        }
+        if labels.is_empty() {
+            return Err(DataError::Argument {
+                arg: "files",
+                reason: "no CIFAR files given".into(),
+            });
+        }
+        Ok(Self {
+            pixels,
+            labels,
+            shape: (3, 32, 32),
+            levels: 256,
+        })
+    }
+
+    /// The 8×8 digits CSV (optionally gzipped): 64 pixel columns in 0..=16, then the label 0..=9.
+    pub fn from_digits_csv(path: &Path) -> Result<Self, DataError> {
+        let text =
+            String::from_utf8(read_maybe_gz(path)?).map_err(|_| io(path, "not UTF-8 text"))?;
+        let p = path.display().to_string();
+        let (mut pixels, mut labels) = (Vec::new(), Vec::new());
+        for (row, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            if cells.len() != 65 {
+                return Err(DataError::Ragged {
+                    path: p,
+                    row,
+                    expected: 65,
+                    got: cells.len(),
+                });
+            }
+            for (column, c) in cells.iter().enumerate() {
+                let v: u8 = c.parse().map_err(|_| DataError::NonNumeric {
+                    path: p.clone(),
+                    row,
+                    column,
+                    value: c.to_string(),
+                })?;
+                let max = if column == 64 { 9 } else { 16 };
+                if v > max {
+                    return Err(DataError::Argument {
+                        arg: "digits",
+                        reason: format!("{p}: row {row}, column {column}: {v} > {max}"),
+                    });
+                }
+                if column == 64 {
+                    labels.push(v);
+                } else {
+                    pixels.push(v);
+                }
+            }
+        }
+        if labels.is_empty() {
+            return Err(DataError::Format {
+                path: p,
+                reason: "no rows".into(),
+            });
+        }
+        Ok(Self {
+            pixels,
+            labels,
+            shape: (1, 8, 8),
+            levels: 17,
+        })
+    }
+
+    /// The number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no images.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Images `indices` as a tensor `(B, C, H, W)` in [−1, 1]: x = 2(k + u)/L − 1 with u ~ U[0, 1)
+    /// when `dequantize` is given (for L = 256 this is x = (k + u)/128 − 1, the mapping whose
+    /// bits/dim offset is 7), else x = 2k/(L − 1) − 1. `flip` mirrors each image horizontally with
+    /// probability ½ (drawn from the same generator).
+    pub fn batch(
+        &self,
+        indices: &[usize],
+        dequantize: Option<&mut SeededRng>,
+        flip: bool,
+        dtype: DType,
+        device: &Device,
+    ) -> CoreResult<Tensor> {
+        let (c, h, w) = self.shape;
+        let size = c * h * w;
+        let l = self.levels as f64;
+        let mut rng = dequantize;
+        let mut out = Vec::with_capacity(indices.len() * size);
+        for &i in indices {
+            if i >= self.len() {
+                return Err(am_core::Error::OutOfRange {
+                    arg: "indices",
+                    value: i as f64,
+                    allowed: "0..len",
+                });
+            }
+            let img = &self.pixels[i * size..(i + 1) * size];
+            let mirror = flip && rng.as_mut().is_some_and(|r| r.uniform() < 0.5);
+            for ch in 0..c {
+                for y in 0..h {
+                    for x in 0..w {
+                        let xs = if mirror { w - 1 - x } else { x };
+                        let k = img[ch * h * w + y * w + xs] as f64;
+                        out.push(match rng.as_mut() {
+                            Some(r) => 2.0 * (k + r.uniform()) / l - 1.0,
+                            None => 2.0 * k / (l - 1.0) - 1.0,
+                        });
+                    }
+                }
+            }
+        }
+        am_core::rng::tensor_from_f64(out, &[indices.len(), c, h, w], dtype, device)
+    }
+}

@@ -1,0 +1,159 @@
+//! Image data and the generative interpolants.
+
+use am_core::{DType, Device, SeededRng, Tensor};
+use am_paths::data::images::{read_idx, ImageSet};
+use am_paths::image_paths::{
+    colourisation, gray, linear, super_resolution_paper, super_resolution_reference, vp,
+    vp_coefficients,
+};
+use am_paths::DataError;
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/paths/fixtures")
+        .join(name)
+}
+
+#[test]
+fn idx_cifar_and_digits_readers() {
+    for gz in ["", ".gz"] {
+        let set = ImageSet::from_idx(
+            &fixture(&format!("tiny-images-idx3-ubyte{gz}")),
+            &fixture(&format!("tiny-labels-idx1-ubyte{gz}")),
+        )
+        .unwrap();
+        assert_eq!(
+            (set.len(), set.shape, set.labels.clone()),
+            (3, (1, 2, 3), vec![7, 0, 9])
+        );
+        assert_eq!(set.pixels[..6], [0, 10, 20, 30, 40, 50]);
+    }
+    assert!(matches!(
+        ImageSet::from_idx(
+            &fixture("tiny-images-idx3-ubyte"),
+            &fixture("bad-labels-idx1-ubyte")
+        ),
+        Err(DataError::Shape { .. })
+    ));
+    assert!(matches!(
+        read_idx(&fixture("good.csv")),
+        Err(DataError::Format { .. })
+    ));
+    let c = ImageSet::from_cifar_bin(&[&fixture("tiny_cifar.bin")]).unwrap();
+    assert_eq!(
+        (c.len(), c.shape, c.labels.clone()),
+        (2, (3, 32, 32), vec![3, 8])
+    );
+    assert_eq!(
+        c.pixels[3072 + 1],
+        9,
+        "second record: byte 1 of (arange·9) mod 256"
+    );
+    assert!(matches!(
+        ImageSet::from_cifar_bin(&[&fixture("good.csv")]),
+        Err(DataError::Format { .. })
+    ));
+    // dequantised batches lie in [−1, 1); without dequantisation the extremes map to ±1
+    let mut rng = SeededRng::new(1);
+    let b = c
+        .batch(&[0, 1], Some(&mut rng), true, DType::F64, &Device::Cpu)
+        .unwrap();
+    assert_eq!(b.dims(), &[2, 3, 32, 32]);
+    let v: Vec<f64> = b.flatten_all().unwrap().to_vec1().unwrap();
+    assert!(v.iter().all(|x| (-1.0..1.0).contains(x)));
+    let plain: Vec<f64> = c
+        .batch(&[0], None, false, DType::F64, &Device::Cpu)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_eq!(plain[0], -1.0);
+    assert!(c
+        .batch(&[5], None, false, DType::F64, &Device::Cpu)
+        .is_err());
+    // the digits of ../shared (skipped on a fresh clone)
+    let digits =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/images/digits.csv.gz");
+    if digits.exists() {
+        let d = ImageSet::from_digits_csv(&digits).unwrap();
+        assert_eq!((d.len(), d.shape, d.levels), (1797, (1, 8, 8), 17));
+        assert!(d.pixels.iter().all(|p| *p <= 16) && d.labels.iter().all(|l| *l <= 9));
+    } else {
+        eprintln!("SKIPPED: {} is absent", digits.display());
+    }
+}
+
+fn images(seed: u64) -> (Tensor, Tensor, Tensor) {
+    let mut rng = SeededRng::new(seed);
+    let x0 = rng
+        .normal_tensor(&[3, 3, 4, 4], DType::F64, &Device::Cpu)
+        .unwrap();
+    let x1 = rng
+        .uniform_tensor(&[3, 3, 4, 4], -1.0, 1.0, DType::F64, &Device::Cpu)
+        .unwrap();
+    let t = Tensor::new(&[[0.0f64], [0.3], [1.0]], &Device::Cpu).unwrap();
+    (x0, x1, t)
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f64>()
+        .unwrap()
+}
+
+#[test]
+fn interpolants_hit_their_endpoints() {
+    let (x0, x1, t) = images(2);
+    let at = |x: &Tensor, i: usize| x.get(i).unwrap();
+    let xt = linear(&x0, &x1, &t).unwrap();
+    assert!(
+        max_diff(&at(&xt, 0), &at(&x0, 0)) < 1e-15 && max_diff(&at(&xt, 2), &at(&x1, 2)) < 1e-15
+    );
+    // VP: the data end is exact; the noise end keeps e^{−5.025} of the data
+    let (a1, s1) = vp_coefficients(1.0, 0.1, 20.0);
+    assert!((a1 - (-5.025f64).exp()).abs() < 1e-15 && (s1 * s1 + a1 * a1 - 1.0).abs() < 1e-15);
+    let v = vp(&x0, &x1, &t, 0.1, 20.0).unwrap();
+    assert!(max_diff(&at(&v, 2), &at(&x1, 2)) < 1e-15);
+    let want0 = ((at(&x1, 0) * a1).unwrap() + (at(&x0, 0) * s1).unwrap()).unwrap();
+    assert!(max_diff(&at(&v, 0), &want0) < 1e-15);
+    // super-resolution (paper): kept pixels are data at every t, the rest noise at t = 0
+    let (sr, low) = super_resolution_paper(&x0, &x1, &t).unwrap();
+    assert_eq!(low.dims(), &[3, 3, 2, 2]);
+    let s0: Vec<f64> = at(&sr, 0).flatten_all().unwrap().to_vec1().unwrap();
+    let d0: Vec<f64> = at(&x1, 0).flatten_all().unwrap().to_vec1().unwrap();
+    let n0: Vec<f64> = at(&x0, 0).flatten_all().unwrap().to_vec1().unwrap();
+    for k in 0..16 {
+        let kept = (k / 4) % 2 == 0 && (k % 4) % 2 == 0;
+        assert_eq!(s0[k], if kept { d0[k] } else { n0[k] }, "pixel {k}");
+    }
+    assert!(max_diff(&at(&sr, 2), &at(&x1, 2)) < 1e-15);
+    // super-resolution (reference code): 3 of 4 pixels start at the bilinear upsampling, 1 at noise
+    let (rr, cond) = super_resolution_reference(&x0, &x1, &t).unwrap();
+    assert_eq!(cond.dims(), x1.dims());
+    let r0: Vec<f64> = at(&rr, 0).flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(r0[5], n0[5], "bottom-right of the first block is noise");
+    assert!(max_diff(&at(&rr, 2), &at(&x1, 2)) < 1e-15);
+    // colourisation: starts at grey + 0.1·noise, ends at the data; the condition is grey
+    let (cz, g) = colourisation(&x0, &x1, &t).unwrap();
+    assert!(max_diff(&g, &gray(&x1).unwrap()) < 1e-15);
+    let start = ((at(&x0, 0) * 0.1).unwrap() + at(&g, 0)).unwrap();
+    assert!(max_diff(&at(&cz, 0), &start) < 1e-15 && max_diff(&at(&cz, 2), &at(&x1, 2)) < 1e-15);
+    let gv: Vec<f64> = at(&g, 1).flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(gv[0], gv[16], "grey is the same in every channel");
+    // bad shapes
+    let odd = Tensor::zeros((3, 3, 3, 3), DType::F64, &Device::Cpu).unwrap();
+    assert!(super_resolution_paper(&odd, &odd, &t).is_err());
+    assert!(linear(
+        &x0,
+        &x1,
+        &Tensor::zeros((2, 1), DType::F64, &Device::Cpu).unwrap()
+    )
+    .is_err());
+}
