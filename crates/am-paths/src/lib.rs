@@ -7,6 +7,8 @@
 //! - [`interpolant`]: paths defined by interpolating between a source and a target sampler,
 //!   e.g. N(0, I) → a Gaussian mixture by x_t = (1 − t)x₀ + t·x₁ (the quickstart's path).
 //!
+//! - [`hydrogen`]: the hydrogen atom of Sec. 4.2 in the reference units (a₀ = 4π): |ψ|² sampling by
+//!   Metropolis–Hastings, Bohmian trajectories, the exact action T·arg ψ;
 //! - [`image_paths`]: the generative interpolants of Sec. 4.3 (linear, general, VP-SDE,
 //!   super-resolution as the paper states it and as the reference code does it, colourisation);
 //! - [`oned`]: exact oracles in one dimension (v* = −∂tF/q; the unbalanced action by a tridiagonal
@@ -19,6 +21,7 @@
 pub mod data;
 pub mod error;
 pub mod gaussian;
+pub mod hydrogen;
 pub mod image_paths;
 pub mod interpolant;
 pub mod oned;
