@@ -20,13 +20,27 @@ fn main() {
         let val = Snapshots::from_npz(&eb.join("val_rna.npz"), "X", "ts").unwrap();
         let test = Snapshots::from_npz(&eb.join("test_rna.npz"), "X", "ts").unwrap();
         let st = Standardizer::fit(&val).unwrap();
-        let (a, b) = (st.apply(&val).unwrap().first_dims(5).unwrap(), st.apply(&test).unwrap().first_dims(5).unwrap());
-        println!("ROW task=eb_read_and_prepare seconds={:.4} train_cells={} test_cells={}", t.elapsed().as_secs_f64(), a.counts().iter().sum::<usize>(), b.counts().iter().sum::<usize>());
+        let (a, b) = (
+            st.apply(&val).unwrap().first_dims(5).unwrap(),
+            st.apply(&test).unwrap().first_dims(5).unwrap(),
+        );
+        println!(
+            "ROW task=eb_read_and_prepare seconds={:.4} train_cells={} test_cells={}",
+            t.elapsed().as_secs_f64(),
+            a.counts().iter().sum::<usize>(),
+            b.counts().iter().sum::<usize>()
+        );
     } else {
         println!("ROW task=eb_read_and_prepare skipped=../shared/data/eb-absent");
     }
-    let chains: usize = std::env::var("AM_H_CHAINS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
-    let mh_steps: usize = std::env::var("AM_H_MH_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+    let chains: usize = std::env::var("AM_H_CHAINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
+    let mh_steps: usize = std::env::var("AM_H_MH_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5000);
     let t = Instant::now();
     let mh = sample_initial(chains, mh_steps, 8.0, &mut SeededRng::new(0)).unwrap();
     println!("ROW task=hydrogen_metropolis_hastings chains={chains} steps={mh_steps} proposal=8 seconds={:.3} acceptance={:.3} r_hat={:.4}", t.elapsed().as_secs_f64(), mh.acceptance, mh.r_hat);

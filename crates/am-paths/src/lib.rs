@@ -7,6 +7,7 @@
 //! - [`interpolant`]: paths defined by interpolating between a source and a target sampler,
 //!   e.g. N(0, I) → a Gaussian mixture by x_t = (1 − t)x₀ + t·x₁ (the quickstart's path).
 //!
+//! - [`branching`]: seeded branching-and-merging time courses (Fig. 2) and a petal set;
 //! - [`hydrogen`]: the hydrogen atom of Sec. 4.2 in the reference units (a₀ = 4π): |ψ|² sampling by
 //!   Metropolis–Hastings, Bohmian trajectories, the exact action T·arg ψ;
 //! - [`image_paths`]: the generative interpolants of Sec. 4.3 (linear, general, VP-SDE,
@@ -18,6 +19,7 @@
 //!
 //! Time runs from q₀ (t = 0) to q₁ (t = 1). γ_t is a Gaussian path's spread.
 
+pub mod branching;
 pub mod data;
 pub mod error;
 pub mod gaussian;

@@ -352,3 +352,77 @@ fn ot_paired_path_is_the_displacement_interpolation() {
         .any(|c| (c[0] - r[0]).abs() < 1e-12 && (c[1] - r[1]).abs() < 1e-12)));
     assert!(path.kinetic_energy() > 0.0 && path.kinetic_energy().is_finite());
 }
+
+#[test]
+fn branching_snapshots_split_then_merge() {
+    use am_paths::branching::{branching_snapshots, petals, BranchingConfig};
+    for times in [5, 10, 15] {
+        let s = branching_snapshots(
+            BranchingConfig {
+                times,
+                cells: 120,
+                ..Default::default()
+            },
+            3,
+        )
+        .unwrap();
+        assert_eq!((s.times().len(), s.counts()[0], s.dim()), (times, 120, 2));
+        assert_eq!(
+            s,
+            branching_snapshots(
+                BranchingConfig {
+                    times,
+                    cells: 120,
+                    ..Default::default()
+                },
+                3
+            )
+            .unwrap(),
+            "seeded"
+        );
+    }
+    let s = branching_snapshots(
+        BranchingConfig {
+            times: 11,
+            cells: 300,
+            ..Default::default()
+        },
+        1,
+    )
+    .unwrap();
+    let ys = |k: usize| s.group(k).chunks(2).map(|r| r[1]).collect::<Vec<f64>>();
+    // t = 0.6: two branches (|y| large for nearly every cell, both signs); t = 1: merged near 0
+    let mid = ys(6);
+    assert!(mid.iter().filter(|y| y.abs() > 0.4).count() as f64 > 0.9 * mid.len() as f64);
+    let up = mid.iter().filter(|y| **y > 0.0).count() as f64 / mid.len() as f64;
+    assert!((0.3..0.7).contains(&up), "branch balance {up}");
+    let end = ys(10);
+    assert!(end.iter().map(|y| y.abs()).sum::<f64>() / (end.len() as f64) < 0.25);
+    // x moves right at speed 2
+    let mean_x = s.group(10).chunks(2).map(|r| r[0]).sum::<f64>() / 300.0;
+    assert!((mean_x - 2.0).abs() < 0.05, "{mean_x}");
+    assert!(branching_snapshots(
+        BranchingConfig {
+            times: 1,
+            ..Default::default()
+        },
+        0
+    )
+    .is_err());
+    let p = petals(5, 200, 0.25, 4, 9).unwrap();
+    assert_eq!(
+        (p.times().len(), p.counts().iter().sum::<usize>()),
+        (4, 1000)
+    );
+    let r = |k: usize| {
+        p.group(k)
+            .chunks(2)
+            .map(|v| (v[0] * v[0] + v[1] * v[1]).sqrt())
+            .sum::<f64>()
+            / p.counts()[k] as f64
+    };
+    assert!(
+        r(0) < r(1) && r(1) < r(2) && r(2) < r(3),
+        "cells flow outwards"
+    );
+}
