@@ -49,7 +49,8 @@ pub fn branching_snapshots(config: BranchingConfig, seed: u64) -> Result<Snapsho
     if config.times < 2
         || config.cells == 0
         || config.steps < config.times
-        || !(config.sigma >= 0.0)
+        || config.sigma.is_nan()
+        || config.sigma < 0.0
     {
         return Err(DataError::Argument {
             arg: "config",
@@ -88,7 +89,7 @@ pub fn petals(
     times: usize,
     seed: u64,
 ) -> Result<Snapshots, DataError> {
-    if petals == 0 || per_petal == 0 || times < 2 || !(width >= 0.0) {
+    if petals == 0 || per_petal == 0 || times < 2 || width.is_nan() || width < 0.0 {
         return Err(DataError::Argument {
             arg: "petals",
             reason: "need petals ≥ 1, points ≥ 1, times ≥ 2, width ≥ 0".into(),
