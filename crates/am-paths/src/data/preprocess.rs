@@ -59,3 +59,68 @@ impl Standardizer {
         }))
     }
 }
+
+/// Whitening x ↦ Σ^{−1/2}(x − μ) (ZCA) with μ and Σ (population covariance) fitted on training
+/// cells, through a symmetric eigendecomposition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Whitener {
+    /// μ.
+    pub mean: Vec<f64>,
+    /// Σ^{−1/2}, row-major.
+    pub transform: Vec<f64>,
+}
+
+impl Whitener {
+    /// Fits on every cell of `train`; fails when Σ is singular (eigenvalue ≤ 1e-12·trace).
+    pub fn fit(train: &Snapshots) -> Result<Self, DataError> {
+        let d = train.dim();
+        let rows: Vec<&[f64]> = (0..train.times().len())
+            .flat_map(|k| train.group(k).chunks(d))
+            .collect();
+        let n = rows.len() as f64;
+        let mean: Vec<f64> = (0..d)
+            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+            .collect();
+        let mut cov = nalgebra::DMatrix::<f64>::zeros(d, d);
+        for r in &rows {
+            let y = nalgebra::DVector::from_iterator(d, r.iter().zip(&mean).map(|(a, m)| a - m));
+            cov += &y * y.transpose();
+        }
+        cov /= n;
+        let trace = cov.trace();
+        let e = cov.symmetric_eigen();
+        if let Some(l) = e.eigenvalues.iter().find(|l| **l <= 1e-12 * trace) {
+            return Err(DataError::Argument {
+                arg: "train",
+                reason: format!("covariance is singular (eigenvalue {l:e}): cannot whiten"),
+            });
+        }
+        let inv_sqrt = &e.eigenvectors
+            * nalgebra::DMatrix::from_diagonal(&e.eigenvalues.map(|l| 1.0 / l.sqrt()))
+            * e.eigenvectors.transpose();
+        Ok(Self {
+            mean,
+            transform: inv_sqrt.transpose().as_slice().to_vec(),
+        })
+    }
+
+    /// Applies the fitted transform.
+    pub fn apply(&self, s: &Snapshots) -> Result<Snapshots, DataError> {
+        let d = self.mean.len();
+        if s.dim() != d {
+            return Err(DataError::Argument {
+                arg: "snapshots",
+                reason: format!("dimension {} ≠ the fitted {d}", s.dim()),
+            });
+        }
+        Ok(s.map_rows(d, |r| {
+            (0..d)
+                .map(|i| {
+                    (0..d)
+                        .map(|j| self.transform[i * d + j] * (r[j] - self.mean[j]))
+                        .sum()
+                })
+                .collect()
+        }))
+    }
+}

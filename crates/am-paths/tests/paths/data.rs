@@ -4,7 +4,7 @@
 use am_core::{DType, Device, Marginals, SeededRng};
 use am_paths::data::csv::{read_csv, CsvSpec, TimeColumn};
 use am_paths::data::npy::{read_npy, Npz};
-use am_paths::data::preprocess::Standardizer;
+use am_paths::data::preprocess::{Standardizer, Whitener};
 use am_paths::{DataError, MixturePath, Snapshots};
 use std::path::{Path, PathBuf};
 
@@ -425,4 +425,41 @@ fn branching_snapshots_split_then_merge() {
         r(0) < r(1) && r(1) < r(2) && r(2) < r(3),
         "cells flow outwards"
     );
+}
+
+#[test]
+fn whitening_gives_identity_covariance() {
+    let mut rng = SeededRng::new(4);
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..600 {
+        let (a, b, c) = (rng.normal(), rng.normal(), rng.normal());
+        x.extend([3.0 * a + 1.0, a + 0.5 * b - 2.0, 0.2 * c + b]);
+        labels.push((i % 3) as f64);
+    }
+    let s = Snapshots::from_rows("memory", &x, 600, 3, &labels).unwrap();
+    let w = Whitener::fit(&s).unwrap().apply(&s).unwrap();
+    let rows: Vec<Vec<f64>> = (0..3)
+        .flat_map(|k| w.group(k).chunks(3).map(|r| r.to_vec()).collect::<Vec<_>>())
+        .collect();
+    for i in 0..3 {
+        for j in 0..3 {
+            let c = rows.iter().map(|r| r[i] * r[j]).sum::<f64>() / 600.0;
+            assert!(
+                (c - if i == j { 1.0 } else { 0.0 }).abs() < 1e-9,
+                "cov[{i}][{j}] = {c}"
+            );
+        }
+    }
+    let flat = Snapshots::from_rows(
+        "memory",
+        &[1.0, 1.0, 2.0, 2.0, 3.0, 3.0],
+        3,
+        2,
+        &[0.0, 1.0, 1.0],
+    )
+    .unwrap();
+    assert!(matches!(
+        Whitener::fit(&flat),
+        Err(DataError::Argument { arg: "train", .. })
+    ));
 }
