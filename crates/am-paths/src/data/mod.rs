@@ -2,6 +2,7 @@
 //! turned into a path q_t that the objectives can train on.
 //!
 //! - [`images`]: IDX (plain or gzipped), CIFAR-10 binary and the 8×8 digits CSV, mapped to [−1, 1];
+//! - `h5ad` (feature `h5ad`): AnnData files, `X` dense or CSR or `obsm/X_pca`, time from `obs`;
 //! - [`npy`]: `.npy` and `.npz` readers (plain or `np.savez_compressed`, C or Fortran order);
 //! - [`csv`]: CSV snapshots (header or not, the time column by name or index);
 //! - [`Snapshots`]: samples grouped by sorted time labels, with optional per-time masses;
@@ -12,6 +13,8 @@
 
 pub mod csv;
 pub mod error;
+#[cfg(feature = "h5ad")]
+pub mod h5ad;
 pub mod images;
 pub mod mixture;
 pub mod npy;

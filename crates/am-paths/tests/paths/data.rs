@@ -463,3 +463,43 @@ fn whitening_gives_identity_covariance() {
         Err(DataError::Argument { arg: "train", .. })
     ));
 }
+
+/// AnnData files written by `anndata` (feature `h5ad`; needs the system HDF5 library).
+#[cfg(feature = "h5ad")]
+#[test]
+fn h5ad_files_round_trip() {
+    use am_paths::data::h5ad::{read_h5ad, H5adMatrix};
+    let e: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("h5ad_expected.json")).unwrap())
+            .unwrap();
+    let x = flat(&e["X"]);
+    let pca = flat(&e["pca"]);
+    for file in ["dense.h5ad", "csr.h5ad"] {
+        let s = read_h5ad(&fixture(file), &H5adMatrix::X, "day").unwrap();
+        assert_eq!(
+            (s.times().to_vec(), s.counts(), s.dim()),
+            (vec![0.0, 2.0, 4.0], vec![3, 3, 3], 4)
+        );
+        let got: Vec<f64> = (0..3).flat_map(|k| s.group(k).to_vec()).collect();
+        assert_eq!(
+            got, x,
+            "{file}: X read back identically (rows are already in time order)"
+        );
+        let p = read_h5ad(&fixture(file), &H5adMatrix::Obsm("X_pca".into()), "stage").unwrap();
+        let got: Vec<f64> = (0..3).flat_map(|k| p.group(k).to_vec()).collect();
+        assert_eq!(got, pca);
+        assert_eq!(
+            p.times(),
+            &[0.0, 1.0, 2.0],
+            "non-numeric categories: their order"
+        );
+        assert!(matches!(
+            read_h5ad(&fixture(file), &H5adMatrix::X, "hour"),
+            Err(DataError::MissingKey { .. })
+        ));
+        assert!(matches!(
+            read_h5ad(&fixture(file), &H5adMatrix::Obsm("X_umap".into()), "day"),
+            Err(DataError::MissingKey { .. })
+        ));
+    }
+}
