@@ -73,6 +73,25 @@ fn idx_cifar_and_digits_readers() {
     assert!(c
         .batch(&[5], None, false, DType::F64, &Device::Cpu)
         .is_err());
+    // Fashion-MNIST as Debian installs it (apt-get install dataset-fashion-mnist), if present
+    let fm = Path::new("/usr/share/datasets/fashion-mnist");
+    if fm.exists() {
+        let set = ImageSet::from_idx(
+            &fm.join("t10k-images-idx3-ubyte.gz"),
+            &fm.join("t10k-labels-idx1-ubyte.gz"),
+        )
+        .unwrap();
+        assert_eq!(
+            (set.len(), set.shape, set.levels),
+            (10_000, (1, 28, 28), 256)
+        );
+        assert!(set.labels.iter().all(|l| *l <= 9));
+        assert!(set.pixels.iter().any(|p| *p == 255) && set.pixels.iter().any(|p| *p == 0));
+    } else {
+        eprintln!(
+            "SKIPPED: Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)"
+        );
+    }
     // the digits of ../shared (skipped on a fresh clone)
     let digits =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/images/digits.csv.gz");
