@@ -140,3 +140,37 @@ pub fn weights(arg: &'static str, w: &[f64]) -> Result<f64> {
     }
     Ok(s)
 }
+
+/// Every time of a host slice within `[0, 1]` (the `t` of `Marginals::sample`).
+pub fn unit_times(arg: &'static str, t: &[f64]) -> Result<()> {
+    match t.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        Some(&value) => Err(Error::OutOfRange {
+            arg,
+            value,
+            allowed: "[0, 1]",
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A row-major `n × m` cost matrix of finite values.
+pub fn cost_matrix(cost: &[f64], n: usize, m: usize) -> Result<()> {
+    if n == 0 || m == 0 {
+        return Err(Error::Empty { arg: "cost" });
+    }
+    if cost.len() != n * m {
+        return Err(Error::Shape {
+            arg: "cost",
+            expected: format!("{n}×{m}"),
+            got: vec![cost.len()],
+        });
+    }
+    match cost.iter().position(|c| !c.is_finite()) {
+        Some(index) => Err(Error::NonFinite {
+            arg: "cost",
+            value: cost[index],
+            index,
+        }),
+        None => Ok(()),
+    }
+}

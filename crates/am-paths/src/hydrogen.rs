@@ -274,15 +274,9 @@ impl Marginals for HydrogenData {
         dtype: DType,
         device: &Device,
     ) -> Result<Tensor> {
+        am_core::check::unit_times("t", t)?;
         let mut out = Vec::with_capacity(3 * t.len());
         for &ti in t {
-            if !(0.0..=1.0).contains(&ti) {
-                return Err(Error::OutOfRange {
-                    arg: "t",
-                    value: ti,
-                    allowed: "[0, 1]",
-                });
-            }
             let k = (ti * self.steps as f64).round() as usize;
             let i = rng.below(self.particles);
             out.extend_from_slice(&self.at(k)[3 * i..3 * i + 3]);

@@ -118,18 +118,12 @@ impl<S: PointSampler, T: PointSampler> Marginals for LinearInterpolant<S, T> {
         dtype: DType,
         device: &Device,
     ) -> am_core::Result<Tensor> {
+        am_core::check::unit_times("t", t)?;
         let d = self.dim();
         let x0 = self.source.sample(t.len(), rng);
         let x1 = self.target.sample(t.len(), rng);
         let mut out = Vec::with_capacity(t.len() * d);
         for (i, &ti) in t.iter().enumerate() {
-            if !(0.0..=1.0).contains(&ti) {
-                return Err(am_core::Error::OutOfRange {
-                    arg: "t",
-                    value: ti,
-                    allowed: "[0, 1]",
-                });
-            }
             for j in 0..d {
                 out.push((1.0 - ti) * x0[i * d + j] + ti * x1[i * d + j]);
             }

@@ -146,15 +146,9 @@ impl Marginals for Mixture1d {
         dtype: DType,
         device: &Device,
     ) -> Result<Tensor> {
+        am_core::check::unit_times("t", t)?;
         let mut out = Vec::with_capacity(t.len());
         for &ti in t {
-            if !(0.0..=1.0).contains(&ti) {
-                return Err(Error::OutOfRange {
-                    arg: "t",
-                    value: ti,
-                    allowed: "[0, 1]",
-                });
-            }
             let total = self.mass(ti);
             let mut u = rng.uniform() * total;
             let mut pick = self.components.len() - 1;

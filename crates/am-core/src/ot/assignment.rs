@@ -6,23 +6,7 @@ use crate::{Error, Result};
 /// Minimises Σ_i cost[i][σ(i)] over permutations σ for a row-major n × n cost matrix; returns
 /// σ (row i goes to column σ[i]) and the optimal total cost.
 pub fn assignment(cost: &[f64], n: usize) -> Result<(Vec<usize>, f64)> {
-    if n == 0 {
-        return Err(Error::Empty { arg: "cost" });
-    }
-    if cost.len() != n * n {
-        return Err(Error::Shape {
-            arg: "cost",
-            expected: format!("{n}×{n}"),
-            got: vec![cost.len()],
-        });
-    }
-    if let Some(index) = cost.iter().position(|c| !c.is_finite()) {
-        return Err(Error::NonFinite {
-            arg: "cost",
-            value: cost[index],
-            index,
-        });
-    }
+    crate::check::cost_matrix(cost, n, n)?;
     // potentials u (rows, 1-based with a virtual row 0) and v (columns); p[j] = row matched to column j
     let inf = f64::INFINITY;
     let mut u = vec![0.0; n + 1];

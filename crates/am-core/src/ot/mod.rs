@@ -8,7 +8,7 @@ mod network_simplex;
 
 pub use assignment::assignment;
 
-use crate::{Error, Result};
+use crate::Result;
 
 /// An optimal plan: its non-zero entries (i, j, P_ij) and ⟨P, C⟩.
 #[derive(Debug, Clone)]
@@ -29,20 +29,7 @@ pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
     let (n, m) = (a.len(), b.len());
     let sa = crate::check::weights("a", a)?;
     let sb = crate::check::weights("b", b)?;
-    if cost.len() != n * m {
-        return Err(Error::Shape {
-            arg: "cost",
-            expected: format!("{n}×{m}"),
-            got: vec![cost.len()],
-        });
-    }
-    if let Some(index) = cost.iter().position(|c| !c.is_finite()) {
-        return Err(Error::NonFinite {
-            arg: "cost",
-            value: cost[index],
-            index,
-        });
-    }
+    crate::check::cost_matrix(cost, n, m)?;
     // keep the points of positive mass, normalise, and put the rounding difference of the two
     // totals on the last demand so that both sum to the same number exactly
     let rows: Vec<usize> = (0..n).filter(|&i| a[i] > 0.0).collect();

@@ -37,23 +37,13 @@ impl Marginals for MixturePath {
         dtype: DType,
         device: &Device,
     ) -> Result<Tensor> {
+        am_core::check::unit_times("t", t)?;
         let d = self.data.dim();
         let times = self.data.times();
         let counts = self.data.counts();
         let mut out = Vec::with_capacity(t.len() * d);
         for &ti in t {
-            if !(0.0..=1.0).contains(&ti) {
-                return Err(am_core::Error::OutOfRange {
-                    arg: "t",
-                    value: ti,
-                    allowed: "[0, 1]",
-                });
-            }
-            let k = times
-                .partition_point(|&s| s <= ti)
-                .clamp(1, times.len() - 1)
-                - 1;
-            let p = (ti - times[k]) / (times[k + 1] - times[k]);
+            let (k, p) = super::snapshots::segment(times, ti);
             let g = if rng.uniform() < p { k + 1 } else { k };
             let r = rng.below(counts[g]);
             out.extend_from_slice(&self.data.group(g)[r * d..(r + 1) * d]);

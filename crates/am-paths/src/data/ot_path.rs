@@ -85,9 +85,7 @@ impl OtPairedPath {
     }
 
     fn segment(&self, t: f64) -> (usize, f64) {
-        let times = self.data.times();
-        let k = times.partition_point(|&s| s <= t).clamp(1, times.len() - 1) - 1;
-        (k, (t - times[k]) / (times[k + 1] - times[k]))
+        super::snapshots::segment(self.data.times(), t)
     }
 
     /// The whole interpolated measure at t: points `(M, D)` row-major and their masses.
@@ -117,16 +115,10 @@ impl Marginals for OtPairedPath {
         dtype: DType,
         device: &Device,
     ) -> Result<Tensor> {
+        am_core::check::unit_times("t", t)?;
         let d = self.data.dim();
         let mut out = Vec::with_capacity(t.len() * d);
         for &ti in t {
-            if !(0.0..=1.0).contains(&ti) {
-                return Err(am_core::Error::OutOfRange {
-                    arg: "t",
-                    value: ti,
-                    allowed: "[0, 1]",
-                });
-            }
             let (k, s) = self.segment(ti);
             let c = &self.couplings[k];
             let u = rng.uniform() * c.cumulative[c.cumulative.len() - 1];

@@ -317,3 +317,10 @@ impl Snapshots {
         self.rebuild(groups, dim, self.times.clone(), self.masses.clone())
     }
 }
+
+/// The segment of sorted `times` holding t: the index k with τ_k ≤ t ≤ τ_{k+1} and the position
+/// s = (t − τ_k)/(τ_{k+1} − τ_k) ∈ [0, 1] within it.
+pub(crate) fn segment(times: &[f64], t: f64) -> (usize, f64) {
+    let k = times.partition_point(|&s| s <= t).clamp(1, times.len() - 1) - 1;
+    (k, (t - times[k]) / (times[k + 1] - times[k]))
+}

@@ -229,15 +229,7 @@ impl Marginals for GaussianPath {
         dtype: DType,
         device: &Device,
     ) -> am_core::Result<Tensor> {
-        for &ti in t {
-            if !(0.0..=1.0).contains(&ti) {
-                return Err(am_core::Error::OutOfRange {
-                    arg: "t",
-                    value: ti,
-                    allowed: "[0, 1]",
-                });
-            }
-        }
+        am_core::check::unit_times("t", t)?;
         let rows = self.sample_rows(t, rng)?;
         am_core::rng::tensor_from_f64(rows, &[t.len(), self.dim], dtype, device)
     }

@@ -86,7 +86,7 @@ fn idx_cifar_and_digits_readers() {
             (10_000, (1, 28, 28), 256)
         );
         assert!(set.labels.iter().all(|l| *l <= 9));
-        assert!(set.pixels.iter().any(|p| *p == 255) && set.pixels.iter().any(|p| *p == 0));
+        assert!(set.pixels.contains(&255) && set.pixels.contains(&0));
     } else {
         eprintln!(
             "SKIPPED: Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)"
