@@ -13,6 +13,7 @@
 //! - [`assignment`]: the exact linear assignment solver underneath (shortest augmenting paths).
 
 pub mod bpd;
+mod clouds;
 pub mod error;
 pub mod fid;
 pub mod mmd;

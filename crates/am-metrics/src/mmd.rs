@@ -1,7 +1,7 @@
 //! Maximum mean discrepancy with sums of Gaussian kernels, computed block by block.
 
 use crate::{Error, Result};
-use am_core::{check, DType, Tensor};
+use am_core::{DType, Tensor};
 
 /// A sum of Gaussian kernels k(x, y) = Σ_j exp(−α_j‖x − y‖²).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -130,13 +130,7 @@ pub fn mmd2(
     estimator: MmdEstimator,
     block: usize,
 ) -> Result<f64> {
-    let (n, dx) = check::points("x", x)?;
-    let (m, dy) = check::points("y", y)?;
-    if dx != dy {
-        return Err(Error::DimensionMismatch(dx, dy));
-    }
-    check::finite("x", x)?;
-    check::finite("y", y)?;
+    let (n, m, _) = crate::clouds::check_clouds(x, y)?;
     let alphas = kernel.alphas(x, y)?;
     let block = block.max(1);
     let kxx = kernel_sum(x, x, None, None, &alphas, block)?;
@@ -177,31 +171,13 @@ pub fn mmd2_weighted(
     kernel: &Kernel,
     block: usize,
 ) -> Result<f64> {
-    let (n, dx) = check::points("x", x)?;
-    let (m, dy) = check::points("y", y)?;
-    if dx != dy {
-        return Err(Error::DimensionMismatch(dx, dy));
-    }
-    check::finite("x", x)?;
-    check::finite("y", y)?;
-    let norm = |arg: &'static str, w: &Tensor, len: usize| -> Result<Tensor> {
-        let v: Vec<f64> = w.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
-        if v.len() != len {
-            return Err(am_core::Error::Shape {
-                arg,
-                expected: format!("{len} weights"),
-                got: w.dims().to_vec(),
-            }
-            .into());
-        }
-        let s = am_core::check::weights(arg, &v)?;
-        Ok(Tensor::from_vec(
-            v.iter().map(|w| w / s).collect::<Vec<_>>(),
-            (len, 1),
-            x.device(),
-        )?)
+    let (n, m, _) = crate::clouds::check_clouds(x, y)?;
+    let as_column = |v: Vec<f64>| -> Result<Tensor> {
+        let len = v.len();
+        Ok(Tensor::from_vec(v, (len, 1), x.device())?)
     };
-    let (wa, wb) = (norm("a", a, n)?, norm("b", b, m)?);
+    let wa = as_column(crate::clouds::normalized_weights("a", Some(a), n)?)?;
+    let wb = as_column(crate::clouds::normalized_weights("b", Some(b), m)?)?;
     let alphas = kernel.alphas(x, y)?;
     let block = block.max(1);
     let kxx = kernel_sum(x, x, Some(&wa), Some(&wa), &alphas, block)?;

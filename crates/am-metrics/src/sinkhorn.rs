@@ -2,7 +2,7 @@
 //! recomputed block by block (never held whole), and the debiased Sinkhorn divergence.
 
 use crate::transport::GroundCost;
-use crate::{Error, Result};
+use crate::Result;
 use am_core::{check, DType, Tensor};
 
 /// Settings of [`sinkhorn`].
@@ -50,22 +50,8 @@ pub struct SinkhornResult {
 }
 
 fn weights(arg: &'static str, w: Option<&Tensor>, n: usize, like: &Tensor) -> Result<Tensor> {
-    match w {
-        None => Ok(Tensor::full(1.0 / n as f64, (n, 1), like.device())?.to_dtype(DType::F64)?),
-        Some(w) => {
-            let w = w
-                .to_dtype(DType::F64)?
-                .reshape((n, 1))
-                .map_err(|_| am_core::Error::Shape {
-                    arg,
-                    expected: format!("({n},) or ({n}, 1)"),
-                    got: w.dims().to_vec(),
-                })?;
-            am_core::check::weights(arg, &w.flatten_all()?.to_vec1::<f64>()?)?;
-            let s = w.sum_all()?.to_scalar::<f64>()?;
-            Ok((w / s)?)
-        }
-    }
+    let v = crate::clouds::normalized_weights(arg, w, n)?;
+    Ok(Tensor::from_vec(v, (n, 1), like.device())?)
 }
 
 /// Cost block between rows `x` `(B, D)` and `y` `(M, D)` in f64.
@@ -114,13 +100,7 @@ pub fn sinkhorn(
     b: Option<&Tensor>,
     config: SinkhornConfig,
 ) -> Result<SinkhornResult> {
-    let (n, dx) = check::points("x", x)?;
-    let (m, dy) = check::points("y", y)?;
-    if dx != dy {
-        return Err(Error::DimensionMismatch(dx, dy));
-    }
-    check::finite("x", x)?;
-    check::finite("y", y)?;
+    let (n, m, _) = crate::clouds::check_clouds(x, y)?;
     check::positive("eps", config.eps)?;
     if config.max_iter == 0 || config.block == 0 {
         return Err(am_core::Error::config("max_iter", "max_iter and block must be ≥ 1").into());

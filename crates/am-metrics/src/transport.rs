@@ -3,8 +3,8 @@
 
 pub use am_core::ot::{transport, TransportPlan};
 
-use crate::{Error, Result};
-use am_core::{check, DType, Tensor};
+use crate::Result;
+use am_core::{DType, Tensor};
 
 /// The ground cost c(x, y).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -17,13 +17,7 @@ pub enum GroundCost {
 
 /// The cost matrix of two clouds on the host (f64), row-major `N × M`.
 pub fn cost_matrix(x: &Tensor, y: &Tensor, ground: GroundCost) -> Result<(usize, usize, Vec<f64>)> {
-    let (n, dx) = check::points("x", x)?;
-    let (m, dy) = check::points("y", y)?;
-    if dx != dy {
-        return Err(Error::DimensionMismatch(dx, dy));
-    }
-    check::finite("x", x)?;
-    check::finite("y", y)?;
+    let (n, m, dx) = crate::clouds::check_clouds(x, y)?;
     let a: Vec<f64> = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
     let b: Vec<f64> = y.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
     let mut c = vec![0.0; n * m];
@@ -41,39 +35,28 @@ pub fn cost_matrix(x: &Tensor, y: &Tensor, ground: GroundCost) -> Result<(usize,
     Ok((n, m, c))
 }
 
-fn host_weights(arg: &'static str, w: Option<&Tensor>, n: usize) -> Result<Vec<f64>> {
-    match w {
-        None => Ok(vec![1.0 / n as f64; n]),
-        Some(w) => {
-            let v: Vec<f64> = w.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
-            if v.len() != n {
-                return Err(am_core::Error::Shape {
-                    arg,
-                    expected: format!("{n} weights"),
-                    got: w.dims().to_vec(),
-                }
-                .into());
-            }
-            Ok(v)
-        }
-    }
-}
-
 /// Exact W1 between weighted clouds of any sizes: OT with the Euclidean ground cost (`ot.emd2`
 /// with `metric='euclidean'`; NLSB's convention). Uniform weights when `None`.
 pub fn w1(x: &Tensor, y: &Tensor, a: Option<&Tensor>, b: Option<&Tensor>) -> Result<f64> {
     let (n, m, c) = cost_matrix(x, y, GroundCost::Euclidean)?;
-    Ok(transport(&host_weights("a", a, n)?, &host_weights("b", b, m)?, &c)?.cost)
+    Ok(transport(
+        &crate::clouds::normalized_weights("a", a, n)?,
+        &crate::clouds::normalized_weights("b", b, m)?,
+        &c,
+    )?
+    .cost)
 }
 
 /// Exact W2 between weighted clouds of any sizes: √OT with the squared Euclidean ground cost
 /// (√`ot.emd2` on `sqeuclidean`; TrajectoryNet/torchcfm's convention). Uniform weights when `None`.
 pub fn w2(x: &Tensor, y: &Tensor, a: Option<&Tensor>, b: Option<&Tensor>) -> Result<f64> {
     let (n, m, c) = cost_matrix(x, y, GroundCost::SquaredEuclidean)?;
-    Ok(
-        transport(&host_weights("a", a, n)?, &host_weights("b", b, m)?, &c)?
-            .cost
-            .max(0.0)
-            .sqrt(),
-    )
+    Ok(transport(
+        &crate::clouds::normalized_weights("a", a, n)?,
+        &crate::clouds::normalized_weights("b", b, m)?,
+        &c,
+    )?
+    .cost
+    .max(0.0)
+    .sqrt())
 }
