@@ -89,6 +89,77 @@ impl Snapshots {
         })
     }
 
+    /// From one row-major array per time point, `(time, rows, n, d)`: times strictly increasing,
+    /// every group non-empty, all of one dimension, all values finite (errors name the group).
+    pub fn from_groups(
+        source: &str,
+        groups: Vec<(f64, Vec<f64>, usize, usize)>,
+    ) -> Result<Self, DataError> {
+        if groups.len() < 2 {
+            return Err(DataError::TooFewTimes {
+                path: source.into(),
+                found: groups.len(),
+            });
+        }
+        let dim = groups[0].3;
+        let mut times = Vec::with_capacity(groups.len());
+        let mut data = Vec::with_capacity(groups.len());
+        for (k, (t, rows, n, d)) in groups.into_iter().enumerate() {
+            if !t.is_finite() {
+                return Err(DataError::NonFinite {
+                    path: source.into(),
+                    key: "time labels".into(),
+                    row: k,
+                    column: 0,
+                    value: t,
+                });
+            }
+            if let Some(&prev) = times.last() {
+                if t <= prev {
+                    return Err(DataError::Argument { arg: "groups", reason: format!("{source}: time of group {k} ({t}) is not after group {} ({prev}): times must be sorted and distinct", k - 1) });
+                }
+            }
+            if n == 0 {
+                return Err(DataError::Shape {
+                    path: source.into(),
+                    reason: format!("time point {t} (group {k}) has no cells"),
+                });
+            }
+            if d != dim {
+                return Err(DataError::Shape {
+                    path: source.into(),
+                    reason: format!(
+                        "time point {t} (group {k}) has dimension {d}, group 0 has {dim}"
+                    ),
+                });
+            }
+            if rows.len() != n * d {
+                return Err(DataError::Shape {
+                    path: source.into(),
+                    reason: format!("group {k}: {} values for {n} × {d}", rows.len()),
+                });
+            }
+            if let Some(i) = rows.iter().position(|v| !v.is_finite()) {
+                return Err(DataError::NonFinite {
+                    path: source.into(),
+                    key: format!("group {k} (t = {t})"),
+                    row: i / d,
+                    column: i % d,
+                    value: rows[i],
+                });
+            }
+            times.push(t);
+            data.push(rows);
+        }
+        Ok(Self {
+            source: source.into(),
+            times,
+            groups: data,
+            dim,
+            masses: None,
+        })
+    }
+
     /// Reads samples and time labels from a `.npz` archive, e.g. keys `X`/`ts` (the embryoid body
     /// files) or `pcs`/`sample_labels` (TrajectoryNet's).
     pub fn from_npz(path: &Path, x_key: &str, t_key: &str) -> Result<Self, DataError> {

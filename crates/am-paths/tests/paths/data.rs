@@ -503,3 +503,45 @@ fn h5ad_files_round_trip() {
         ));
     }
 }
+
+#[test]
+fn snapshots_from_per_time_arrays_are_validated() {
+    let g = |t: f64, n: usize, d: usize| (t, vec![0.5; n * d], n, d);
+    let s = Snapshots::from_groups("per-time", vec![g(0.0, 3, 2), g(1.5, 4, 2)]).unwrap();
+    assert_eq!(
+        (s.times().to_vec(), s.counts()),
+        (vec![0.0, 1.5], vec![3, 4])
+    );
+    match Snapshots::from_groups("per-time", vec![g(0.0, 3, 2), g(1.0, 2, 3)]) {
+        Err(DataError::Shape { reason, .. }) => assert!(
+            reason.contains("group 1") && reason.contains("dimension 3"),
+            "{reason}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Snapshots::from_groups("per-time", vec![g(0.0, 3, 2), g(1.0, 0, 2)]),
+        Err(DataError::Shape { .. })
+    ));
+    assert!(matches!(
+        Snapshots::from_groups("per-time", vec![g(1.0, 3, 2), g(0.5, 2, 2)]),
+        Err(DataError::Argument { arg: "groups", .. })
+    ));
+    assert!(matches!(
+        Snapshots::from_groups("per-time", vec![g(0.0, 3, 2), g(0.0, 2, 2)]),
+        Err(DataError::Argument { arg: "groups", .. })
+    ));
+    assert!(matches!(
+        Snapshots::from_groups("per-time", vec![g(0.0, 3, 2)]),
+        Err(DataError::TooFewTimes { found: 1, .. })
+    ));
+    let bad = (2.0, vec![0.0, f64::INFINITY, 0.0, 0.0], 2, 2);
+    assert!(matches!(
+        Snapshots::from_groups("per-time", vec![g(0.0, 3, 2), bad]),
+        Err(DataError::NonFinite {
+            row: 0,
+            column: 1,
+            ..
+        })
+    ));
+}
