@@ -55,8 +55,28 @@ impl Tree {
 }
 
 /// The smallest reduced cost c_k + π_i − π_k below `bound` in one row segment and its position:
-/// eight independent running minima so the loop is not bound by one comparison chain.
+/// eight independent running minima so the loop is not bound by one comparison chain. On x86-64
+/// the same code is compiled once more for AVX-512 and chosen at run time.
 fn row_argmin(row: &[f64], sink_pi: &[f64], pi_i: f64, bound: f64) -> Option<(f64, usize)> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above.
+            #[allow(unsafe_code)]
+            return unsafe { row_argmin_avx512(row, sink_pi, pi_i, bound) };
+        }
+    }
+    row_argmin_body(row, sink_pi, pi_i, bound)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn row_argmin_avx512(row: &[f64], sink_pi: &[f64], pi_i: f64, bound: f64) -> Option<(f64, usize)> {
+    row_argmin_body(row, sink_pi, pi_i, bound)
+}
+
+#[inline(always)]
+fn row_argmin_body(row: &[f64], sink_pi: &[f64], pi_i: f64, bound: f64) -> Option<(f64, usize)> {
     const L: usize = 8;
     let mut best = [bound; L];
     let mut at = [NONE; L];
