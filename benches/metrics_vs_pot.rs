@@ -122,6 +122,7 @@ fn main() {
         max_iter: 20,
         tol: 0.0,
         block: 2048,
+        host_fast_path: std::env::var("AM_SINKHORN_TENSOR_PATH").is_err(),
     };
     let t = Instant::now();
     let r = sinkhorn(&x, &y, None, None, cfg).unwrap();

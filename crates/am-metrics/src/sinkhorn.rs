@@ -18,6 +18,9 @@ pub struct SinkhornConfig {
     pub tol: f64,
     /// Rows (and columns) per block of the cost matrix.
     pub block: usize,
+    /// For CPU tensors, iterate on host slices with one fused pass per row (default); `false`
+    /// forces the tensor path that other devices use.
+    pub host_fast_path: bool,
 }
 
 impl Default for SinkhornConfig {
@@ -28,6 +31,7 @@ impl Default for SinkhornConfig {
             max_iter: 10_000,
             tol: 1e-9,
             block: 2048,
+            host_fast_path: true,
         }
     }
 }
@@ -105,6 +109,9 @@ pub fn sinkhorn(
     if config.max_iter == 0 || config.block == 0 {
         return Err(am_core::Error::config("max_iter", "max_iter and block must be ≥ 1").into());
     }
+    if config.host_fast_path && x.device().is_cpu() {
+        return sinkhorn_host(x, y, a, b, &config);
+    }
     let (x, y) = (x.to_dtype(DType::F64)?, y.to_dtype(DType::F64)?);
     let (a, b) = (weights("a", a, n, &x)?, weights("b", b, m, &y)?);
     let (log_a, log_b) = (a.log()?, b.log()?);
@@ -163,4 +170,97 @@ pub fn sinkhorn_divergence(
     let xx = sinkhorn(x, x, a, a, config)?.dual;
     let yy = sinkhorn(y, y, b, b, config)?.dual;
     Ok(xy - 0.5 * (xx + yy))
+}
+
+/// C(x_i, y_j) on host rows.
+#[inline]
+fn host_cost(xi: &[f64], yj: &[f64], cost: GroundCost) -> f64 {
+    let d2: f64 = xi.iter().zip(yj).map(|(p, q)| (p - q) * (p - q)).sum();
+    match cost {
+        GroundCost::SquaredEuclidean => d2,
+        GroundCost::Euclidean => d2.sqrt(),
+    }
+}
+
+/// f_i = −ε log Σ_j exp(log b_j + (g_j − C_ij)/ε) for every row, one fused pass per row over a
+/// reused scratch buffer (CPU tensors: no op-by-op passes over cost blocks).
+fn soft_min_host(
+    xs: &[f64],
+    ys: &[f64],
+    d: usize,
+    log_b: &[f64],
+    g: &[f64],
+    c: &SinkhornConfig,
+    scratch: &mut Vec<f64>,
+) -> Vec<f64> {
+    let m = log_b.len();
+    scratch.resize(m, 0.0);
+    xs.chunks(d)
+        .map(|xi| {
+            let mut mx = f64::NEG_INFINITY;
+            for (j, z) in scratch.iter_mut().enumerate() {
+                *z = log_b[j] + (g[j] - host_cost(xi, &ys[j * d..(j + 1) * d], c.cost)) / c.eps;
+                mx = mx.max(*z);
+            }
+            let sum: f64 = scratch.iter().map(|z| (z - mx).exp()).sum();
+            -c.eps * (mx + sum.ln())
+        })
+        .collect()
+}
+
+/// The same iteration as [`sinkhorn`] for tensors on the CPU, on host slices.
+fn sinkhorn_host(
+    x: &Tensor,
+    y: &Tensor,
+    a: Option<&Tensor>,
+    b: Option<&Tensor>,
+    c: &SinkhornConfig,
+) -> Result<SinkhornResult> {
+    let (n, m, d) = crate::clouds::check_clouds(x, y)?;
+    let xs: Vec<f64> = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
+    let ys: Vec<f64> = y.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
+    let wa = crate::clouds::normalized_weights("a", a, n)?;
+    let wb = crate::clouds::normalized_weights("b", b, m)?;
+    let (log_a, log_b): (Vec<f64>, Vec<f64>) = (
+        wa.iter().map(|v| v.ln()).collect(),
+        wb.iter().map(|v| v.ln()).collect(),
+    );
+    let (mut f, mut g) = (vec![0.0; n], vec![0.0; m]);
+    let mut scratch = Vec::new();
+    let (mut iterations, mut err) = (0, f64::INFINITY);
+    while iterations < c.max_iter {
+        iterations += 1;
+        f = soft_min_host(&xs, &ys, d, &log_b, &g, c, &mut scratch);
+        g = soft_min_host(&ys, &xs, d, &log_a, &f, c, &mut scratch);
+        if iterations % 10 == 0 || iterations == c.max_iter {
+            let f_new = soft_min_host(&xs, &ys, d, &log_b, &g, c, &mut scratch);
+            err = wa
+                .iter()
+                .zip(f.iter().zip(&f_new))
+                .map(|(ai, (fi, fn_))| (ai * ((fi - fn_) / c.eps).exp() - ai).abs())
+                .sum();
+            if err < c.tol {
+                break;
+            }
+        }
+    }
+    let mut transport_cost = 0.0;
+    for (i, xi) in xs.chunks(d).enumerate() {
+        let base = log_a[i] + f[i] / c.eps;
+        for j in 0..m {
+            let cij = host_cost(xi, &ys[j * d..(j + 1) * d], c.cost);
+            transport_cost += (base + log_b[j] + (g[j] - cij) / c.eps).exp() * cij;
+        }
+    }
+    let dual = wa.iter().zip(&f).map(|(p, q)| p * q).sum::<f64>()
+        + wb.iter().zip(&g).map(|(p, q)| p * q).sum::<f64>();
+    let dev = x.device();
+    Ok(SinkhornResult {
+        transport_cost,
+        dual,
+        iterations,
+        marginal_error: err,
+        f: Tensor::from_vec(f, (n, 1), dev)?,
+        g: Tensor::from_vec(g, (m, 1), dev)?,
+    })
 }

@@ -235,6 +235,24 @@ fn sinkhorn_matches_pot_and_brackets_the_exact_cost() {
             ..Default::default()
         };
         let r = sinkhorn(&x, &y, Some(&a), Some(&b), cfg).unwrap();
+        // the tensor path (what other devices run) and the fused host path agree
+        let t = sinkhorn(
+            &x,
+            &y,
+            Some(&a),
+            Some(&b),
+            SinkhornConfig {
+                host_fast_path: false,
+                ..cfg
+            },
+        )
+        .unwrap();
+        assert!(
+            rel(t.transport_cost, r.transport_cost) < 1e-10 && rel(t.dual, r.dual) < 1e-10,
+            "tensor {} vs host {}",
+            t.transport_cost,
+            r.transport_cost
+        );
         let want = case["sinkhorn_transport_cost"].as_f64().unwrap();
         assert!(
             rel(r.transport_cost, want) < 1e-7,
