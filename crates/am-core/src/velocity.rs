@@ -29,6 +29,11 @@ pub trait VelocityField {
         let _ = (t, x);
         Ok(None)
     }
+
+    /// v_t(x) and g_t(x) together (Eq. 18–19); fields that get both from one evaluation override it.
+    fn velocity_growth(&self, t: f64, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        Ok((self.velocity(t, x)?, self.growth(t, x)?))
+    }
 }
 
 /// The velocity of an action: v = ∇s (Eq. 8), or v = ∇c*(∇s) for a convex cost (Eq. 22), with
@@ -160,5 +165,20 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
                 Ok(Some((self.action.value(&tt, x)? * lambda)?.detach()))
             }
         }
+    }
+
+    /// One evaluation gives s and ∇s: v = ∇s (or ∇c*(∇s)) and g = λs.
+    fn velocity_growth(&self, t: f64, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
+        let tt = Self::time_column(x, t)?;
+        let e = self.action.eval(&tt, x, &Derivatives::default())?;
+        let v = match self.cost {
+            Some(c) => c.grad_conjugate(&e.grad_x)?,
+            None => e.grad_x,
+        };
+        let g = match self.growth_weight {
+            Some(lambda) => Some((e.s * lambda)?.detach()),
+            None => None,
+        };
+        Ok((v.detach(), g))
     }
 }

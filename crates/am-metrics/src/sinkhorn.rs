@@ -104,13 +104,13 @@ pub fn sinkhorn(
     b: Option<&Tensor>,
     config: SinkhornConfig,
 ) -> Result<SinkhornResult> {
-    let (n, m, _) = crate::clouds::check_clouds(x, y)?;
+    let (n, m, d) = crate::clouds::check_clouds(x, y)?;
     check::positive("eps", config.eps)?;
     if config.max_iter == 0 || config.block == 0 {
         return Err(am_core::Error::config("max_iter", "max_iter and block must be ≥ 1").into());
     }
     if config.host_fast_path && x.device().is_cpu() {
-        return sinkhorn_host(x, y, a, b, &config);
+        return sinkhorn_host(x, y, (n, m, d), a, b, &config);
     }
     let (x, y) = (x.to_dtype(DType::F64)?, y.to_dtype(DType::F64)?);
     let (a, b) = (weights("a", a, n, &x)?, weights("b", b, m, &y)?);
@@ -208,15 +208,16 @@ fn soft_min_host(
         .collect()
 }
 
-/// The same iteration as [`sinkhorn`] for tensors on the CPU, on host slices.
+/// The same iteration as [`sinkhorn`] for tensors on the CPU, on host slices (inputs already
+/// checked by the caller; `(n, m, d)` their sizes).
 fn sinkhorn_host(
     x: &Tensor,
     y: &Tensor,
+    (n, m, d): (usize, usize, usize),
     a: Option<&Tensor>,
     b: Option<&Tensor>,
     c: &SinkhornConfig,
 ) -> Result<SinkhornResult> {
-    let (n, m, d) = crate::clouds::check_clouds(x, y)?;
     let xs: Vec<f64> = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
     let ys: Vec<f64> = y.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
     let wa = crate::clouds::normalized_weights("a", a, n)?;

@@ -2,7 +2,7 @@
 //! so H = −½∇² − 1/(4π‖x‖), Bohr radius a₀ = 4π, E_n = −1/(2a₀²n²); the paper's Eq. 23 written
 //! with a₀ = 1 would give a beat period of 90.5 instead of ≈ 14,287).
 //!
-//! State ψ(x, τ) = (ψ₃,₂,₋₁ e^{−iE₃τ} + ψ₂,₁,₀ e^{−iE₂τ})/√2 over physical time τ ∈ [0, T],
+//! State (Eq. 114–115) ψ(x, τ) = (ψ₃,₂,₋₁ e^{−iE₃τ} + ψ₂,₁,₀ e^{−iE₂τ})/√2 over physical time τ ∈ [0, T],
 //! T = 14,000; normalised time t = τ/T. In Cartesian coordinates (r = ‖x‖):
 //! ψ₂,₁,₀ = C₁·z·e^{−r/(2a₀)}, ψ₃,₂,₋₁ = C₂·z(x − iy)·e^{−r/(3a₀)}, with
 //! C₁ = √(3/4π)/(√(24a₀³)·a₀) and C₂ = (4/(81√30))a₀^{−3/2}·√(15/8π)/a₀².

@@ -47,8 +47,8 @@ pub fn integrate_weighted(
     let rhs = |t: f64, y: &Tensor| -> Result<Tensor> {
         let t = t.clamp(0.0, 1.0);
         let x = y.narrow(1, 0, d)?;
-        let v = field.velocity(t, &x)?;
-        let g = match field.growth(t, &x)? {
+        let (v, g) = field.velocity_growth(t, &x)?;
+        let g = match g {
             Some(g) => g,
             None => Tensor::zeros((y.dim(0)?, 1), y.dtype(), y.device())?,
         };

@@ -39,10 +39,16 @@ pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
     let diff = ar.iter().sum::<f64>() - br.iter().sum::<f64>();
     *br.last_mut()
         .expect("a positive total has a positive entry") += diff;
-    let sub: Vec<f64> = rows
-        .iter()
-        .flat_map(|&i| cols.iter().map(move |&j| cost[i * m + j]))
-        .collect();
+    // the cost matrix restricted to points of positive mass: only copied when some mass is zero
+    let sub: std::borrow::Cow<[f64]> = if rows.len() == n && cols.len() == m {
+        std::borrow::Cow::Borrowed(cost)
+    } else {
+        std::borrow::Cow::Owned(
+            rows.iter()
+                .flat_map(|&i| cols.iter().map(move |&j| cost[i * m + j]))
+                .collect(),
+        )
+    };
     let TransportPlan {
         entries,
         cost: total,

@@ -11,7 +11,7 @@ mod quadratic;
 
 pub use closed_form::{loss, LossSpec};
 pub use linalg::{solve_weighted_lyapunov, sym_sqrt};
-pub use oracle::{ConvexOracle, Energies};
+pub use oracle::ConvexOracle;
 pub use quadratic::{Quadratic, QuadraticAction};
 
 use crate::{Error, Result};

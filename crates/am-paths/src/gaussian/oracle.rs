@@ -9,15 +9,6 @@ use nalgebra::{DMatrix, DVector};
 /// A time-dependent scalar with its derivative, e.g. the diffusion ε_t and ε̇_t.
 pub type ScalarJet = std::sync::Arc<dyn Fn(f64) -> (f64, f64) + Send + Sync>;
 
-/// The exact energies of a path (time integrals by Gauss–Legendre).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Energies {
-    /// Kinetic energy ½∫E‖∇s‖² dt of the relevant exact action.
-    pub kinetic: f64,
-    /// Growth energy (λ/2)∫E[ŝ²] dt (unbalanced only, else 0).
-    pub growth: f64,
-}
-
 /// The exact action of convex-cost AM for the quadratic cost c(v) = ½vᵀMv.
 #[derive(Debug, Clone)]
 pub struct ConvexOracle {
@@ -183,26 +174,5 @@ impl GaussianPath {
                 .0
                 .grad_form_mean(&inv, &m.mean.value, &m.cov.value)
         })
-    }
-
-    /// The energies of the exact action of each variant, in one call.
-    pub fn energies(&self, eps: Option<ScalarJet>, lambda: f64, n: usize) -> Energies {
-        match (eps, lambda) {
-            (Some(e), _) => Energies {
-                kinetic: self.kinetic_energy(&self.exact_entropic_action(e), n),
-                growth: 0.0,
-            },
-            (None, l) if l > 0.0 => {
-                let a = self.exact_unbalanced_action(l);
-                Energies {
-                    kinetic: self.kinetic_energy(&a, n),
-                    growth: self.growth_energy(&a, l, n),
-                }
-            }
-            _ => Energies {
-                kinetic: self.kinetic_energy(&self.exact_action(), n),
-                growth: 0.0,
-            },
-        }
     }
 }
