@@ -10,6 +10,8 @@
 //! - [`double_backward`]: the one documented place where candle's second-order autograd is
 //!   switched on, with a probe that proves it works;
 //! - [`train`]: Adam, EMA of parameters, linear warm-up and global-norm clipping;
+//! - [`terms`]: one minibatch of the AM objective resolved per sample, the contract with models
+//!   that compute ∇θ by hand (the fused MLP step);
 //! - [`ot`]: exact optimal transport (network simplex, assignment), shared by metrics and paths.
 //!
 //! Shapes follow one convention: `t` is `(N, 1)`, `x` is `(N, D)`, `s` is `(N, 1)`.
@@ -28,6 +30,7 @@ pub mod marginals;
 pub mod ot;
 pub mod rng;
 pub mod score;
+pub mod terms;
 pub mod train;
 pub mod velocity;
 
@@ -39,4 +42,5 @@ pub use error::{Error, Result};
 pub use marginals::Marginals;
 pub use rng::SeededRng;
 pub use score::ScoreField;
+pub use terms::{AmTerms, TermsLaplacian};
 pub use velocity::{GradientField, VelocityField};

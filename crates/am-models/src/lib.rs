@@ -7,10 +7,14 @@
 //!   environment variable (see `am_core::double_backward` for the generic path).
 //! - [`Head`]: how the network output h becomes the action: s = h, s = ½‖x − h‖² or s = ⟨h, x⟩.
 //!
+//! - [`fused`]: the same MLP in host memory with a hand-derived θ-gradient: the fused CPU
+//!   training step ([`FusedMlp::train_step`]) and a fast [`am_core::Action`] for sampling.
+//!
 //! Shapes: `t` `(N, 1)`, `x` `(N, D)`, `s` `(N, 1)`.
 
 pub mod activation;
 pub mod error;
+pub mod fused;
 mod jet;
 pub mod mlp;
 mod reverse;
@@ -18,5 +22,6 @@ pub mod time_embedding;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
+pub use fused::{FusedAdam, FusedLoss, FusedMlp};
 pub use mlp::{Derivation, Head, Mlp, MlpConfig};
 pub use time_embedding::TimeEmbedding;

@@ -277,6 +277,10 @@ impl Mlp {
             .map(|l| (l.w.as_tensor(), l.b.as_tensor()))
     }
 
+    pub(crate) fn parameters_device(&self) -> Device {
+        self.layers[0].w.device().clone()
+    }
+
     pub(crate) fn activation(&self) -> Activation {
         self.config.activation
     }

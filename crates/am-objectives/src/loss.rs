@@ -1,7 +1,10 @@
 //! The Action Matching objective (Eq. 7, 13, 20/69, Prop. B.2, Appendix C).
 
 use crate::{AmConfig, Error, LaplacianEstimator, PathSample, Result};
-use am_core::{Action, ConvexCost, Derivatives, LaplacianMode, SeededRng, Tensor};
+use am_core::{
+    Action, AmTerms, ConvexCost, DType, Derivatives, Error as CoreError, LaplacianMode, SeededRng,
+    Tensor, TermsLaplacian,
+};
 use std::sync::Arc;
 
 /// The loss of one batch and the per-sample time integrand.
@@ -123,6 +126,73 @@ impl ActionMatching {
         Ok(LossOutput {
             loss,
             integrand: zeta.detach(),
+        })
+    }
+
+    /// The same objective resolved per sample in host memory, for models that compute ∇θ by
+    /// hand (the fused MLP step): identical batch, weights and — drawn from `rng` exactly as
+    /// [`ActionMatching::loss`] draws it — Hutchinson probe, so both give the same loss.
+    /// Convex costs other than ½‖·‖² are not expressible here and give `Unsupported`.
+    pub fn terms(&self, dim: usize, batch: &PathSample, rng: &mut SeededRng) -> Result<AmTerms> {
+        if let Some(cost) = &self.cost {
+            return Err(CoreError::Unsupported(format!(
+                "per-sample terms need the quadratic cost, not `{}`",
+                cost.name()
+            ))
+            .into());
+        }
+        for (arg, x) in [("x0", &batch.x0), ("x1", &batch.x1), ("xt", &batch.xt)] {
+            let got = x.dim(1)?;
+            if got != dim {
+                return Err(Error::DimensionMismatch {
+                    arg,
+                    action: dim,
+                    batch: got,
+                });
+            }
+        }
+        am_core::check::times_points(&batch.t, &batch.xt)?;
+        let c = &self.config;
+        let host = |x: &Tensor| -> Result<Vec<f64>> {
+            Ok(x.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?)
+        };
+        let t = host(&batch.t)?;
+        let n = t.len();
+        let laplacian = if c.diffusion.active() {
+            match c.laplacian {
+                LaplacianEstimator::Exact => TermsLaplacian::Exact,
+                LaplacianEstimator::Hutchinson => TermsLaplacian::Hutchinson(host(
+                    &rng.rademacher_tensor(batch.xt.dims(), batch.xt.dtype(), batch.xt.device())?,
+                )?),
+            }
+        } else {
+            TermsLaplacian::None
+        };
+        let (omega, omega_dot): (Vec<f64>, Vec<f64>) = t.iter().map(|&ti| c.weight.at(ti)).unzip();
+        let half_eps_sq = t
+            .iter()
+            .map(|&ti| {
+                let (eps, _) = c.diffusion.at(ti);
+                0.5 * eps * eps
+            })
+            .collect();
+        let scale = match &batch.inv_p {
+            Some(ip) => host(ip)?.into_iter().map(|w| w / n as f64).collect(),
+            None => vec![1.0 / n as f64; n],
+        };
+        Ok(AmTerms {
+            dim,
+            x0: host(&batch.x0)?,
+            x1: host(&batch.x1)?,
+            xt: host(&batch.xt)?,
+            t,
+            boundary_weights: [c.weight.at(0.0).0, c.weight.at(1.0).0],
+            omega,
+            omega_dot,
+            half_eps_sq,
+            laplacian,
+            growth: c.growth,
+            scale,
         })
     }
 }

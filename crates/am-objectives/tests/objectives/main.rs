@@ -1,6 +1,7 @@
 //! Tests of am-objectives (one integration-test binary for the crate).
 
 mod estimators;
+mod fused;
 mod gradients;
 mod learning;
 mod time_samplers;

@@ -1,0 +1,51 @@
+//! Row blocks for the element-wise passes: one contiguous block of samples per thread, run under
+//! `pulp`'s run-time dispatch so that the loops are compiled for AVX-512 (or AVX2) where present.
+
+use rayon::prelude::*;
+
+/// Sample boundaries splitting `n` samples into at most `threads` blocks.
+pub(crate) fn bounds(n: usize, threads: usize) -> Vec<usize> {
+    let k = threads.clamp(1, n.max(1));
+    (0..=k).map(|j| j * n / k).collect()
+}
+
+/// The blocks of `buf` holding samples `bounds[j]..bounds[j+1]`, each sample `stride` elements,
+/// starting at element `offset`.
+pub(crate) fn split_mut<'a, T>(
+    buf: &'a mut [T],
+    offset: usize,
+    stride: usize,
+    bounds: &[usize],
+) -> Vec<&'a mut [T]> {
+    let mut rest = &mut buf[offset + bounds[0] * stride..];
+    let mut out = Vec::with_capacity(bounds.len() - 1);
+    for w in bounds.windows(2) {
+        let (head, tail) = rest.split_at_mut((w[1] - w[0]) * stride);
+        out.push(head);
+        rest = tail;
+    }
+    out
+}
+
+/// Shared-borrow twin of [`split_mut`].
+pub(crate) fn split<'a, T>(
+    buf: &'a [T],
+    offset: usize,
+    stride: usize,
+    bounds: &[usize],
+) -> Vec<&'a [T]> {
+    bounds
+        .windows(2)
+        .map(|w| &buf[offset + w[0] * stride..offset + w[1] * stride])
+        .collect()
+}
+
+/// Runs `f` on every job, in parallel when there are several, under SIMD dispatch.
+pub(crate) fn run<J: Send>(jobs: Vec<J>, f: impl Fn(J) + Sync + Send) {
+    let arch = pulp::Arch::new();
+    if jobs.len() <= 1 {
+        jobs.into_iter().for_each(|j| arch.dispatch(|| f(j)));
+    } else {
+        jobs.into_par_iter().for_each(|j| arch.dispatch(|| f(j)));
+    }
+}

@@ -1,0 +1,219 @@
+//! The fused training step: the AM objective of an [`AmTerms`] batch (Eq. 7, 13, 20/69, 84–87),
+//! its exact ∇θ by hand and, optionally, the Adam update in the same backward pass.
+
+use super::adam::FusedAdam;
+use super::forward::{Inputs, JetShape};
+use super::workspace::{room, Workspace};
+use super::{FusedMlp, Real};
+use am_core::{AmTerms, Error as CoreError, Result as CoreResult, TermsLaplacian};
+
+/// The value of one fused step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FusedLoss {
+    /// The minibatch objective.
+    pub loss: f64,
+    /// ζ_i = ω_i(½‖∇s‖² + ∂t s + e_iΔs + λ/2·s²) + ω′_i s before the importance weight `(N,)`
+    /// (as [`am_core::AmTerms::evaluate`] and the generic objective define it).
+    pub integrand: Vec<f64>,
+}
+
+impl<T: Real> FusedMlp<T> {
+    /// The objective and its gradient (read it with [`FusedMlp::grad`]); parameters unchanged.
+    pub fn loss_and_grad(&mut self, terms: &AmTerms) -> CoreResult<FusedLoss> {
+        self.step(terms, None)
+    }
+
+    /// The objective, its gradient and one Adam update with learning rate `lr`, fused: each
+    /// layer is updated as soon as the backward pass no longer needs its weights.
+    pub fn train_step(
+        &mut self,
+        terms: &AmTerms,
+        adam: &mut FusedAdam<T>,
+        lr: f64,
+    ) -> CoreResult<FusedLoss> {
+        if adam.moments().0.len() != self.params.len() {
+            return Err(CoreError::Shape {
+                arg: "adam",
+                expected: format!("moments for {} parameters", self.params.len()),
+                got: vec![adam.moments().0.len()],
+            });
+        }
+        if !lr.is_finite() || lr < 0.0 {
+            return Err(CoreError::OutOfRange {
+                arg: "lr",
+                value: lr,
+                allowed: "[0, ∞)",
+            });
+        }
+        adam.begin();
+        self.step(terms, Some((adam, lr)))
+    }
+
+    fn step(
+        &mut self,
+        terms: &AmTerms,
+        adam: Option<(&mut FusedAdam<T>, f64)>,
+    ) -> CoreResult<FusedLoss> {
+        let (n0, n1, n) = terms.validate()?;
+        if terms.dim != self.config.dim {
+            return Err(CoreError::Shape {
+                arg: "terms.dim",
+                expected: format!("{} (the model's dimension)", self.config.dim),
+                got: vec![terms.dim],
+            });
+        }
+        let inputs = Inputs {
+            x0: &terms.x0,
+            x1: &terms.x1,
+            t: &terms.t,
+            xt: &terms.xt,
+        };
+        let mut w = std::mem::take(self.work.get_mut().unwrap_or_else(|e| e.into_inner()));
+        let out = match &terms.laplacian {
+            TermsLaplacian::None => {
+                let r = n0 + n1 + n;
+                self.write_inputs(&mut w, &inputs, r + n);
+                self.forward_values(&mut w, r, false);
+                self.reverse_sweep(&mut w, r, n);
+                let out = self.first_order_adjoints(&mut w, terms, (n0, n1, n));
+                self.tangent_forward(&mut w, r, n);
+                self.backward_first_order(&mut w, r, n, adam);
+                out
+            }
+            TermsLaplacian::Exact | TermsLaplacian::Hutchinson(_) => {
+                let probe = match &terms.laplacian {
+                    TermsLaplacian::Hutchinson(v) => Some(v.as_slice()),
+                    _ => None,
+                };
+                let shape = JetShape::new(self.config.dim, probe.is_some());
+                let r = n0 + n1 + n;
+                self.write_inputs(&mut w, &inputs, r + n * shape.rows());
+                self.write_jet_inputs(&mut w, r, n, shape, probe);
+                self.forward_jet(&mut w, r, n, shape);
+                let out = self.jet_adjoints(&mut w, terms, (n0, n1, n), shape);
+                self.backward_jet(&mut w, r, n, shape, adam);
+                out
+            }
+        };
+        *self.work.get_mut().unwrap_or_else(|e| e.into_inner()) = w;
+        Ok(out)
+    }
+
+    /// The output adjoints of the boundary rows and of s at the rows at t_i:
+    /// ∂L/∂z_{L−1} = κ·(ω(0)/N₀, −ω(1)/N₁, c_i(ω_iλs_i + ω′_i)).
+    fn value_adjoints(
+        &self,
+        bar: &mut [T],
+        terms: &AmTerms,
+        s: &[T],
+        (n0, n1, _n): (usize, usize, usize),
+    ) {
+        let kappa = self.config.output_scale;
+        let [w0, w1] = terms.boundary_weights;
+        bar[..n0].fill(T::of(kappa * w0 / n0 as f64));
+        bar[n0..n0 + n1].fill(T::of(-kappa * w1 / n1 as f64));
+        for (i, b) in bar[n0 + n1..].iter_mut().enumerate() {
+            let si = s[n0 + n1 + i].f64();
+            *b = T::of(
+                kappa * terms.scale[i] * (terms.omega[i] * terms.growth * si + terms.omega_dot[i]),
+            );
+        }
+    }
+
+    /// Loss and ζ from s and g = ∇_u s; writes γ_i = c_iω_i[de/dt_i, ∇x s_i] as the tangent rows
+    /// of a₀ and the value adjoints into `w.bar[L−1]`.
+    fn first_order_adjoints(
+        &self,
+        w: &mut Workspace<T>,
+        terms: &AmTerms,
+        (n0, n1, n): (usize, usize, usize),
+    ) -> FusedLoss {
+        let d = self.config.dim;
+        let f = self.config.time_embedding.width();
+        let width = f + d;
+        let r = n0 + n1 + n;
+        let last = self.num_layers() - 1;
+        let s: Vec<f64> = w.z[last][..r].iter().map(|v| v.f64()).collect();
+        let g = &w.scratch[..n * width];
+        let mut grad = vec![0.0; n * d];
+        let mut dt = vec![0.0; n];
+        for i in 0..n {
+            let row = &g[i * width..(i + 1) * width];
+            dt[i] = row[..f]
+                .iter()
+                .zip(&w.de[i * f..(i + 1) * f])
+                .map(|(a, b)| a.f64() * b)
+                .sum();
+            for j in 0..d {
+                grad[i * d + j] = row[f + j].f64();
+            }
+        }
+        let (loss, integrand) =
+            terms.evaluate(&s[..n0], &s[n0..n0 + n1], &s[n0 + n1..], &grad, &dt, None);
+        let a0 = &mut w.a[0][r * width..(r + n) * width];
+        for i in 0..n {
+            let cw = terms.scale[i] * terms.omega[i];
+            let row = &mut a0[i * width..(i + 1) * width];
+            for (o, de) in row[..f].iter_mut().zip(&w.de[i * f..(i + 1) * f]) {
+                *o = T::of(cw * de);
+            }
+            for j in 0..d {
+                row[f + j] = T::of(cw * grad[i * d + j]);
+            }
+        }
+        let zs: Vec<T> = w.z[last][..r].to_vec();
+        let bar = room(&mut w.bar[last], r + n);
+        self.value_adjoints(&mut bar[..r], terms, &zs, (n0, n1, n));
+        FusedLoss { loss, integrand }
+    }
+
+    /// Loss and ζ from the jet outputs, and the output adjoints of every row of the jet.
+    fn jet_adjoints(
+        &self,
+        w: &mut Workspace<T>,
+        terms: &AmTerms,
+        (n0, n1, n): (usize, usize, usize),
+        shape: JetShape,
+    ) -> FusedLoss {
+        let d = self.config.dim;
+        let jr = shape.rows();
+        let r = n0 + n1 + n;
+        let last = self.num_layers() - 1;
+        let out = &w.z[last];
+        let s: Vec<f64> = out[..r].iter().map(|v| v.f64()).collect();
+        let mut grad = vec![0.0; n * d];
+        let mut dt = vec![0.0; n];
+        let mut lap = vec![0.0; n];
+        for i in 0..n {
+            let blk = &out[r + i * jr..r + (i + 1) * jr];
+            dt[i] = blk[0].f64();
+            for j in 0..d {
+                grad[i * d + j] = blk[1 + j].f64();
+            }
+            lap[i] = blk[shape.k].f64();
+        }
+        let (loss, integrand) = terms.evaluate(
+            &s[..n0],
+            &s[n0..n0 + n1],
+            &s[n0 + n1..],
+            &grad,
+            &dt,
+            Some(&lap),
+        );
+        let zs: Vec<T> = out[..r].to_vec();
+        let kappa = self.config.output_scale;
+        let bar = room(&mut w.bar[last], r + n * jr);
+        self.value_adjoints(&mut bar[..r], terms, &zs, (n0, n1, n));
+        for i in 0..n {
+            let cw = kappa * terms.scale[i] * terms.omega[i];
+            let blk = &mut bar[r + i * jr..r + (i + 1) * jr];
+            blk.fill(T::ZERO);
+            blk[0] = T::of(cw);
+            for j in 0..d {
+                blk[1 + j] = T::of(cw * grad[i * d + j]);
+            }
+            blk[shape.k] = T::of(cw * terms.half_eps_sq[i]);
+        }
+        FusedLoss { loss, integrand }
+    }
+}
