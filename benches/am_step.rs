@@ -2,15 +2,16 @@
 //! of `../shared/bench/am_step_{torch,jax}.py`: MLP 5 hidden layers × 256 on [t, x], SiLU, scalar
 //! output, f32, batch B per term; x₀ ~ N(0, I), x₁ ~ N(2, 0.5²I), x_t = (1 − t)x₀ + t·x₁.
 //!
-//! Explicit derivatives (the default) and candle's double backward cannot share a process fairly
-//! (the double-backward switch slows every backward), so the mode is chosen by an environment
-//! variable: `AM_BENCH_DERIVATION=explicit|double-backward` (default explicit).
+//! Three paths: `fused` (the hand-derived host step of `am_models::fused`, the default), the
+//! generic `explicit` candle path and candle's `double-backward`. They cannot share a process
+//! fairly (the double-backward switch slows every backward), so the mode is chosen by an
+//! environment variable: `AM_BENCH_DERIVATION=fused|explicit|double-backward`.
 //! `AM_BENCH_BATCH` (default 256) and `AM_BENCH_DIMS` (default "3,5") set the sizes.
 //! Run with `RAYON_NUM_THREADS=k` and `taskset` to pin threads (see `benches/compare_cpu.sh`).
 
 use action_matching::core::train::{Adam, AdamConfig};
 use action_matching::core::{double_backward, Action, DType, Device, SeededRng};
-use action_matching::models::{Derivation, Mlp, MlpConfig};
+use action_matching::models::{Derivation, FusedAdam, FusedMlp, Mlp, MlpConfig};
 use action_matching::objectives::{ActionMatching, AmConfig, PathSample};
 use criterion::Criterion;
 use std::time::Duration;
@@ -37,15 +38,17 @@ fn batch(b: usize, d: usize, rng: &mut SeededRng) -> PathSample {
 }
 
 fn main() {
-    let mode = std::env::var("AM_BENCH_DERIVATION").unwrap_or_else(|_| "explicit".into());
+    let mode = std::env::var("AM_BENCH_DERIVATION").unwrap_or_else(|_| "fused".into());
     let derivation = match mode.as_str() {
-        "explicit" => Derivation::Explicit,
+        "explicit" | "fused" => Derivation::Explicit,
         "double-backward" => {
             double_backward::enable();
             double_backward::probe().expect("double backward works");
             Derivation::DoubleBackward
         }
-        other => panic!("AM_BENCH_DERIVATION must be explicit or double-backward, got {other}"),
+        other => {
+            panic!("AM_BENCH_DERIVATION must be fused, explicit or double-backward, got {other}")
+        }
     };
     let b: usize = std::env::var("AM_BENCH_BATCH")
         .ok()
@@ -88,6 +91,17 @@ fn main() {
             )
             .unwrap();
             let data = batch(b, d, &mut rng);
+            if mode == "fused" {
+                let mut fused = FusedMlp::<f32>::from_mlp(&model).unwrap();
+                let mut fopt = FusedAdam::new(fused.params().len(), *opt.config()).unwrap();
+                c.bench_function(&format!("am_step/{mode}/{loss_name}/d{d}/b{b}"), |bench| {
+                    bench.iter(|| {
+                        let terms = objective.terms(d, &data, &mut rng).unwrap();
+                        fused.train_step(&terms, &mut fopt, 1e-4).unwrap();
+                    })
+                });
+                continue;
+            }
             c.bench_function(&format!("am_step/{mode}/{loss_name}/d{d}/b{b}"), |bench| {
                 bench.iter(|| {
                     let out = objective.loss(&model, &data, &mut rng).unwrap();

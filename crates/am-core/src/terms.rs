@@ -121,6 +121,47 @@ impl AmTerms {
         Ok((n0, n1, n))
     }
 
+    /// `k` row blocks whose objectives sum to this one (for data-parallel evaluation): x₀, x₁
+    /// and the samples at t_i are split evenly, and the boundary weights rescaled by each
+    /// block's share of N₀ and N₁ so that ω(0)·mean over the block still sums to ω(0)·mean.
+    /// Every block keeps at least one row of each kind; `k` is clamped to make that possible.
+    pub fn shards(&self, k: usize) -> Vec<AmTerms> {
+        let d = self.dim.max(1);
+        let (n0, n1, n) = (self.x0.len() / d, self.x1.len() / d, self.t.len());
+        let k = k.clamp(1, n0.min(n1).min(n).max(1));
+        let cut = |len: usize, j: usize| j * len / k;
+        (0..k)
+            .map(|j| {
+                let (a0, b0) = (cut(n0, j), cut(n0, j + 1));
+                let (a1, b1) = (cut(n1, j), cut(n1, j + 1));
+                let (a, b) = (cut(n, j), cut(n, j + 1));
+                let rows = |v: &[f64], lo: usize, hi: usize, w: usize| v[lo * w..hi * w].to_vec();
+                AmTerms {
+                    dim: self.dim,
+                    x0: rows(&self.x0, a0, b0, d),
+                    x1: rows(&self.x1, a1, b1, d),
+                    t: rows(&self.t, a, b, 1),
+                    xt: rows(&self.xt, a, b, d),
+                    boundary_weights: [
+                        self.boundary_weights[0] * (b0 - a0) as f64 / n0 as f64,
+                        self.boundary_weights[1] * (b1 - a1) as f64 / n1 as f64,
+                    ],
+                    omega: rows(&self.omega, a, b, 1),
+                    omega_dot: rows(&self.omega_dot, a, b, 1),
+                    half_eps_sq: rows(&self.half_eps_sq, a, b, 1),
+                    laplacian: match &self.laplacian {
+                        TermsLaplacian::Hutchinson(v) => {
+                            TermsLaplacian::Hutchinson(rows(v, a, b, d))
+                        }
+                        other => other.clone(),
+                    },
+                    growth: self.growth,
+                    scale: rows(&self.scale, a, b, 1),
+                }
+            })
+            .collect()
+    }
+
     /// The loss from per-sample values (the reference every fused model is tested against):
     /// `s0`, `s1`, `s` `(N,)`, `grad` `(N, D)`, `dt` `(N,)`, `lap` `(N,)`; returns (loss, ζ).
     pub fn evaluate(

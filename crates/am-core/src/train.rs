@@ -93,6 +93,11 @@ impl Adam {
         self.step
     }
 
+    /// The hyper-parameters.
+    pub fn config(&self) -> &AdamConfig {
+        &self.config
+    }
+
     /// The optimised variables.
     pub fn vars(&self) -> &[Var] {
         &self.vars

@@ -1,10 +1,9 @@
-//! Adam over the flat parameter buffer, one streaming pass per layer (called by the backward
-//! pass right after a layer's gradient is complete, while it is still in cache).
+//! Adam over the flat parameter buffer: one streaming pass that also sums the threads' partial
+//! gradients.
 
 use super::Real;
 use am_core::train::AdamConfig;
 use am_core::{Error as CoreError, Result as CoreResult};
-use std::ops::Range;
 
 /// Adam (the update of [`am_core::train::Adam`], same hyper-parameters) with moments in host
 /// memory laid out like [`super::FusedMlp::params`].
@@ -58,33 +57,44 @@ impl<T: Real> FusedAdam<T> {
         Ok(())
     }
 
-    /// Starts a step (advances the bias corrections).
-    pub(crate) fn begin(&mut self) {
+    /// One step from the sum of partial gradients `parts` (the threads' row blocks): in one
+    /// pass per chunk of parameters (chunks over rayon's threads) g = Σ parts is written to
+    /// `grad`, the moments are updated and so are the parameters.
+    pub(crate) fn step_sum(&mut self, params: &mut [T], grad: &mut [T], parts: &[&[T]], lr: f64) {
         self.step += 1;
-    }
-
-    /// The update of `range` (call [`FusedAdam::begin`] once per step first).
-    pub(crate) fn update(&mut self, params: &mut [T], grad: &[T], range: Range<usize>, lr: f64) {
         let c = self.config;
         let k = self.step.min(i32::MAX as u64) as i32;
-        let inv_bc1 = T::of(1.0 / (1.0 - c.beta1.powi(k)));
-        let inv_bc2 = T::of(1.0 / (1.0 - c.beta2.powi(k)));
-        let (b1, b2) = (T::of(c.beta1), T::of(c.beta2));
-        let (c1, c2) = (T::of(1.0 - c.beta1), T::of(1.0 - c.beta2));
-        let (eps, lr_t) = (T::of(c.eps), T::of(lr));
-        let decay = T::of(1.0 - lr * c.weight_decay);
-        let it = params[range.clone()]
-            .iter_mut()
-            .zip(&grad[range.clone()])
-            .zip(&mut self.m[range.clone()])
-            .zip(&mut self.v[range]);
-        pulp::Arch::new().dispatch(|| {
-            for (((p, g), m), v) in it {
-                *m = b1 * *m + c1 * *g;
-                *v = b2 * *v + c2 * *g * *g;
-                let denom = (*v * inv_bc2).sqrt() + eps;
-                *p = *p * decay - lr_t * (*m * inv_bc1) / denom;
-            }
+        let h = Hyper {
+            inv_bc1: T::of(1.0 / (1.0 - c.beta1.powi(k))),
+            inv_bc2: T::of(1.0 / (1.0 - c.beta2.powi(k))),
+            b1: T::of(c.beta1),
+            b2: T::of(c.beta2),
+            c1: T::of(1.0 - c.beta1),
+            c2: T::of(1.0 - c.beta2),
+            eps: T::of(c.eps),
+            lr: T::of(lr),
+            decay: T::of(1.0 - lr * c.weight_decay),
+        };
+        let jobs: Vec<_> = params
+            .chunks_mut(CHUNK)
+            .zip(grad.chunks_mut(CHUNK))
+            .zip(self.m.chunks_mut(CHUNK))
+            .zip(self.v.chunks_mut(CHUNK))
+            .enumerate()
+            .collect();
+        super::blocks::run(jobs, |(j, (((p, g), m), v))| {
+            // long runs decay v of idle parameters into subnormals
+            let _ftz = super::denormal::FlushDenormals::new();
+            let lo = j * CHUNK;
+            super::blocks::simd_kernel(AdamChunk {
+                p,
+                g,
+                m,
+                v,
+                parts,
+                lo,
+                h,
+            })
         });
     }
 
@@ -97,8 +107,78 @@ impl<T: Real> FusedAdam<T> {
                 got: vec![params.len(), grad.len()],
             });
         }
-        self.begin();
-        self.update(params, grad, 0..params.len(), lr);
+        let mut out = grad.to_vec();
+        self.step_sum(params, &mut out, &[grad], lr);
         Ok(())
+    }
+}
+
+const CHUNK: usize = 1 << 14;
+
+#[derive(Clone, Copy)]
+struct Hyper<T> {
+    inv_bc1: T,
+    inv_bc2: T,
+    b1: T,
+    b2: T,
+    c1: T,
+    c2: T,
+    eps: T,
+    lr: T,
+    decay: T,
+}
+
+/// One chunk of [`FusedAdam::step_sum`], compiled under run-time SIMD dispatch.
+struct AdamChunk<'a, T> {
+    p: &'a mut [T],
+    g: &'a mut [T],
+    m: &'a mut [T],
+    v: &'a mut [T],
+    parts: &'a [&'a [T]],
+    lo: usize,
+    h: Hyper<T>,
+}
+
+impl<T: Real> pulp::WithSimd for AdamChunk<'_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            p,
+            g,
+            m,
+            v,
+            parts,
+            lo,
+            h,
+        } = self;
+        let len = p.len();
+        g.copy_from_slice(&parts[0][lo..lo + len]);
+        for part in &parts[1..] {
+            for (g, x) in g.iter_mut().zip(&part[lo..lo + len]) {
+                *g += *x;
+            }
+        }
+        for (((p, g), m), v) in p
+            .iter_mut()
+            .zip(g.iter())
+            .zip(m.iter_mut())
+            .zip(v.iter_mut())
+        {
+            *m = h.b1 * *m + h.c1 * *g;
+            *v = h.b2 * *v + h.c2 * *g * *g;
+            let denom = (*v * h.inv_bc2).sqrt() + h.eps;
+            *p = *p * h.decay - h.lr * (*m * h.inv_bc1) / denom;
+        }
+    }
+}
+
+/// out = Σ parts.
+pub(crate) fn sum_into<T: Real>(out: &mut [T], parts: &[&[T]]) {
+    out.copy_from_slice(parts[0]);
+    for part in &parts[1..] {
+        for (o, x) in out.iter_mut().zip(part.iter()) {
+            *o += *x;
+        }
     }
 }

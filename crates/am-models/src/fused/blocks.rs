@@ -1,6 +1,8 @@
-//! Row blocks for the element-wise passes: one contiguous block of samples per thread, run under
-//! `pulp`'s run-time dispatch so that the loops are compiled for AVX-512 (or AVX2) where present.
+//! Row blocks for the element-wise passes: one contiguous block of samples per thread, each run
+//! under `pulp`'s run-time dispatch so that the loops are compiled for AVX-512 (or AVX2) where
+//! present.
 
+use super::Real;
 use rayon::prelude::*;
 
 /// Sample boundaries splitting `n` samples into at most `threads` blocks.
@@ -40,12 +42,33 @@ pub(crate) fn split<'a, T>(
         .collect()
 }
 
-/// Runs `f` on every job, in parallel when there are several, under SIMD dispatch.
+/// Runs `f` on every job, in parallel when there are several. Wrap the body in [`simd`].
 pub(crate) fn run<J: Send>(jobs: Vec<J>, f: impl Fn(J) + Sync + Send) {
-    let arch = pulp::Arch::new();
     if jobs.len() <= 1 {
-        jobs.into_iter().for_each(|j| arch.dispatch(|| f(j)));
+        jobs.into_iter().for_each(f);
     } else {
-        jobs.into_par_iter().for_each(|j| arch.dispatch(|| f(j)));
+        jobs.into_par_iter().for_each(f);
+    }
+}
+
+/// Runs `f` compiled for the best instruction set found at run time (AVX-512, AVX2+FMA, …).
+/// `f` must call only `#[inline(always)]` kernels, so that they are compiled inside it.
+#[inline(always)]
+pub(crate) fn simd<R>(f: impl FnOnce() -> R) -> R {
+    pulp::Arch::new().dispatch(f)
+}
+
+/// Runs a kernel struct under run-time dispatch; its `with_simd` is `#[inline(always)]`, so the
+/// whole body is compiled for the detected instruction set.
+#[inline(always)]
+pub(crate) fn simd_kernel<K: pulp::WithSimd>(k: K) -> K::Output {
+    pulp::Arch::new().dispatch(k)
+}
+
+/// out = a ⊙ b.
+#[inline(always)]
+pub(crate) fn mul_into<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
+    for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
+        *o = *a * *b;
     }
 }

@@ -6,8 +6,7 @@
 //! z̄_l = σ′(z_l)⊙h̄_l + σ″(z_l)⊙ż_l⊙q_l with q_l = δ_{l+1}W_{l+1}ᵀ; finally
 //! W̄_l = [a_l; ȧ_l]ᵀ[z̄_l; δ_l] in one product (docs/design-fused-step.md).
 
-use super::adam::FusedAdam;
-use super::blocks::{bounds, run, split, split_mut};
+use super::blocks::{bounds, mul_into, run, simd, split, split_mut};
 use super::matmul::{matmul, plain, trans};
 use super::workspace::{room, Workspace};
 use super::{FusedMlp, Real};
@@ -27,23 +26,19 @@ impl<T: Real> FusedMlp<T> {
             let delta = &w.bar[l][r * o..p * o];
             if l == 0 {
                 let g = room(&mut w.scratch, n * i);
-                matmul(g, (n, i, o), plain(delta), trans(wl), false, self.threads);
+                matmul(g, (n, i, o), plain(delta), trans(wl), false, w.threads);
                 return;
             }
             let q = room(&mut w.q[l - 1], n * i);
-            matmul(q, (n, i, o), plain(delta), trans(wl), false, self.threads);
+            matmul(q, (n, i, o), plain(delta), trans(wl), false, w.threads);
             let bar = room(&mut w.bar[l - 1], p * i);
-            let b = bounds(n, self.threads);
+            let b = bounds(n, w.threads);
             let jobs: Vec<_> = split_mut(bar, r * i, i, &b)
                 .into_iter()
                 .zip(split(&w.q[l - 1], 0, i, &b))
                 .zip(split(&w.d1[l - 1], (r - n) * i, i, &b))
                 .collect();
-            run(jobs, |((out, q), d1)| {
-                for ((o, q), d) in out.iter_mut().zip(q).zip(d1) {
-                    *o = *q * *d;
-                }
-            });
+            run(jobs, |((out, q), d1)| simd(|| mul_into(out, q, d1)));
         }
     }
 
@@ -60,46 +55,41 @@ impl<T: Real> FusedMlp<T> {
                 plain(&w.a[l][r * i..p * i]),
                 plain(wl),
                 false,
-                self.threads,
+                w.threads,
             );
             let next = room(&mut w.a[l + 1], p * o);
-            let b = bounds(n, self.threads);
+            let b = bounds(n, w.threads);
             let jobs: Vec<_> = split_mut(next, r * o, o, &b)
                 .into_iter()
                 .zip(split(&w.zdot[l], 0, o, &b))
                 .zip(split(&w.d1[l], (r - n) * o, o, &b))
                 .collect();
-            run(jobs, |((out, zd), d1)| {
-                for ((o, z), d) in out.iter_mut().zip(zd).zip(d1) {
-                    *o = *z * *d;
-                }
-            });
+            run(jobs, |((out, zd), d1)| simd(|| mul_into(out, zd, d1)));
         }
     }
 
-    /// The reverse pass over (z, ż): W̄_l, b̄_l for every layer into `self.grad`, with the Adam
-    /// update of layer l applied as soon as W_l is no longer needed.
+    /// The reverse pass over (z, ż): W̄_l, b̄_l for every layer into `grad`.
     pub(crate) fn backward_first_order(
-        &mut self,
+        &self,
         w: &mut Workspace<T>,
+        grad: &mut [T],
         r: usize,
         n: usize,
-        mut adam: Option<(&mut FusedAdam<T>, f64)>,
     ) {
         let p = r + n;
-        let th = self.threads;
+        let th = w.threads;
         for l in (0..self.num_layers()).rev() {
             let (i, o) = (self.widths[l], self.widths[l + 1]);
             let (ow, ob) = self.offsets[l];
             matmul(
-                &mut self.grad[ow..ob],
+                &mut grad[ow..ob],
                 (i, o, p),
                 trans(&w.a[l][..p * i]),
                 plain(&w.bar[l][..p * o]),
                 false,
                 th,
             );
-            column_sums(&w.bar[l][..r * o], o, &mut self.grad[ob..ob + o]);
+            column_sums(&w.bar[l][..r * o], o, &mut grad[ob..ob + o]);
             if l > 0 {
                 let (wl, _) = self.layer(l);
                 let h = room(&mut w.scratch, r * i);
@@ -122,11 +112,7 @@ impl<T: Real> FusedMlp<T> {
                     .zip(split(hb, 0, i, &bb))
                     .zip(split(d1b, 0, i, &bb))
                     .collect();
-                run(jobs, |((out, h), d1)| {
-                    for ((o, h), d) in out.iter_mut().zip(h).zip(d1) {
-                        *o = *h * *d;
-                    }
-                });
+                run(jobs, |((out, h), d1)| simd(|| mul_into(out, h, d1)));
                 // rows at t_i: z̄ = σ′⊙h̄ + σ″⊙ż⊙q
                 let bx = bounds(n, th);
                 let jobs: Vec<_> = split_mut(xt, 0, i, &bx)
@@ -138,17 +124,18 @@ impl<T: Real> FusedMlp<T> {
                     .zip(split(&w.q[l - 1], 0, i, &bx))
                     .collect();
                 run(jobs, |(((((out, h), d1), d2), zd), q)| {
-                    for (((((o, h), d1), d2), zd), q) in
-                        out.iter_mut().zip(h).zip(d1).zip(d2).zip(zd).zip(q)
-                    {
-                        *o = *d1 * *h + *d2 * *zd * *q;
-                    }
+                    simd(|| hidden_adjoint(out, h, d1, d2, zd, q))
                 });
             }
-            if let Some((adam, lr)) = adam.as_mut() {
-                adam.update(&mut self.params, &self.grad, ow..ob + o, *lr);
-            }
         }
+    }
+}
+
+/// z̄ = σ′⊙h̄ + σ″⊙ż⊙q.
+#[inline(always)]
+fn hidden_adjoint<T: Real>(out: &mut [T], h: &[T], d1: &[T], d2: &[T], zd: &[T], q: &[T]) {
+    for (((((o, h), d1), d2), zd), q) in out.iter_mut().zip(h).zip(d1).zip(d2).zip(zd).zip(q) {
+        *o = *d1 * *h + *d2 * *zd * *q;
     }
 }
 

@@ -2,7 +2,7 @@
 //! the stacked forward jet (value, tangents along t, x₁…x_D and the probe, second order).
 
 use super::activation::derivatives;
-use super::blocks::{bounds, run, split, split_mut};
+use super::blocks::{bounds, run, simd, simd_kernel, split, split_mut};
 use super::matmul::{matmul, plain};
 use super::network::time_features;
 use super::workspace::{room, Workspace};
@@ -124,7 +124,7 @@ impl<T: Real> FusedMlp<T> {
                 plain(&w.a[l][..r * i]),
                 plain(wl),
                 false,
-                self.threads,
+                w.threads,
             );
             if l + 1 < layers {
                 let next = room(&mut w.a[l + 1], r * o);
@@ -145,7 +145,7 @@ impl<T: Real> FusedMlp<T> {
                     d3,
                     r,
                     o,
-                    self.threads,
+                    w.threads,
                 );
             } else {
                 let kappa = T::of(self.config.output_scale);
@@ -173,7 +173,7 @@ impl<T: Real> FusedMlp<T> {
                 plain(&w.a[l][..p * i]),
                 plain(wl),
                 false,
-                self.threads,
+                w.threads,
             );
             if l + 1 < layers {
                 let next = room(&mut w.a[l + 1], p * o);
@@ -192,10 +192,10 @@ impl<T: Real> FusedMlp<T> {
                     d3,
                     r,
                     o,
-                    self.threads,
+                    w.threads,
                 );
                 // jet rows: ȧ_k = σ′⊙ż_k, ä = σ″⊙Σ_S ż_k² + σ′⊙z̈
-                let b = bounds(n, self.threads);
+                let b = bounds(n, w.threads);
                 let jobs: Vec<_> = split(d1, xt0 * o, o, &b)
                     .into_iter()
                     .zip(split(d2, xt0 * o, o, &b))
@@ -203,7 +203,7 @@ impl<T: Real> FusedMlp<T> {
                     .zip(split_mut(nj, 0, jr * o, &b))
                     .collect();
                 run(jobs, |(((d1, d2), zj), nj)| {
-                    jet_rows(d1, d2, zj, nj, o, shape);
+                    simd(|| jet_rows(d1, d2, zj, nj, o, shape))
                 });
             } else {
                 let kappa = T::of(self.config.output_scale);
@@ -274,11 +274,72 @@ pub(crate) fn activate<T: Real>(
         .collect();
     let code = code_of(act);
     run(jobs, |((((z, a), d1), d2), d3)| match code {
-        0 => activate_block::<T, 0>(z, b, a, d1, d2, d3, o),
-        1 => activate_block::<T, 1>(z, b, a, d1, d2, d3, o),
-        2 => activate_block::<T, 2>(z, b, a, d1, d2, d3, o),
-        _ => activate_block::<T, 3>(z, b, a, d1, d2, d3, o),
+        0 => simd_kernel(Activate::<T, 0> {
+            z,
+            b,
+            a,
+            d1,
+            d2,
+            d3,
+            o,
+        }),
+        1 => simd_kernel(Activate::<T, 1> {
+            z,
+            b,
+            a,
+            d1,
+            d2,
+            d3,
+            o,
+        }),
+        2 => simd_kernel(Activate::<T, 2> {
+            z,
+            b,
+            a,
+            d1,
+            d2,
+            d3,
+            o,
+        }),
+        _ => simd_kernel(Activate::<T, 3> {
+            z,
+            b,
+            a,
+            d1,
+            d2,
+            d3,
+            o,
+        }),
     });
+}
+
+/// The arguments of one block of [`activate`]; a struct (not a closure) so that its body is
+/// compiled inside `pulp`'s target-feature function (a large closure would not be inlined).
+struct Activate<'a, T, const A: u8> {
+    z: &'a mut [T],
+    b: &'a [T],
+    a: &'a mut [T],
+    d1: &'a mut [T],
+    d2: &'a mut [T],
+    d3: &'a mut [T],
+    o: usize,
+}
+
+impl<T: Real, const A: u8> pulp::WithSimd for Activate<'_, T, A> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let Self {
+            z,
+            b,
+            a,
+            d1,
+            d2,
+            d3,
+            o,
+        } = self;
+        activate_block::<T, A>(z, b, a, d1, d2, d3, o);
+    }
 }
 
 #[inline(always)]

@@ -9,8 +9,7 @@
 //!
 //! and W̄_l = [a; ȧ_k; ä]ᵀ[z̄; ż̄_k; z̈̄] over all rows in one product.
 
-use super::adam::FusedAdam;
-use super::blocks::{bounds, run, split, split_mut};
+use super::blocks::{bounds, mul_into, run, simd, split, split_mut};
 use super::first_order::column_sums;
 use super::forward::JetShape;
 use super::matmul::{matmul, plain, trans};
@@ -19,30 +18,30 @@ use super::{FusedMlp, Real};
 
 impl<T: Real> FusedMlp<T> {
     /// Backward through the jet whose output adjoints are in `w.bar[L−1]` (same row layout as
-    /// the forward: `r` value rows, the last `n` at times t_i, then `n` jet blocks).
+    /// the forward: `r` value rows, the last `n` at times t_i, then `n` jet blocks); ∇θ into `grad`.
     pub(crate) fn backward_jet(
-        &mut self,
+        &self,
         w: &mut Workspace<T>,
+        grad: &mut [T],
         r: usize,
         n: usize,
         shape: JetShape,
-        mut adam: Option<(&mut FusedAdam<T>, f64)>,
     ) {
         let jr = shape.rows();
         let p = r + n * jr;
-        let th = self.threads;
+        let th = w.threads;
         for l in (0..self.num_layers()).rev() {
             let (i, o) = (self.widths[l], self.widths[l + 1]);
             let (ow, ob) = self.offsets[l];
             matmul(
-                &mut self.grad[ow..ob],
+                &mut grad[ow..ob],
                 (i, o, p),
                 trans(&w.a[l][..p * i]),
                 plain(&w.bar[l][..p * o]),
                 false,
                 th,
             );
-            column_sums(&w.bar[l][..r * o], o, &mut self.grad[ob..ob + o]);
+            column_sums(&w.bar[l][..r * o], o, &mut grad[ob..ob + o]);
             if l > 0 {
                 let (wl, _) = self.layer(l);
                 let abar = room(&mut w.scratch, p * i);
@@ -65,11 +64,7 @@ impl<T: Real> FusedMlp<T> {
                     .zip(split(abar, 0, i, &bb))
                     .zip(split(d1, 0, i, &bb))
                     .collect();
-                run(jobs, |((out, a), d1)| {
-                    for ((o, a), d) in out.iter_mut().zip(a).zip(d1) {
-                        *o = *a * *d;
-                    }
-                });
+                run(jobs, |((out, a), d1)| simd(|| mul_into(out, a, d1)));
                 let bx_bounds = bounds(n, th);
                 let x0 = (r - n) * i;
                 let jobs: Vec<_> = split_mut(bx, 0, i, &bx_bounds)
@@ -83,11 +78,8 @@ impl<T: Real> FusedMlp<T> {
                     .zip(split(d3, x0, i, &bx_bounds))
                     .collect();
                 run(jobs, |(((((((ov, oj), av), aj), zj), d1), d2), d3)| {
-                    jet_adjoint(ov, oj, av, aj, zj, d1, d2, d3, i, shape);
+                    simd(|| jet_adjoint(ov, oj, av, aj, zj, d1, d2, d3, i, shape))
                 });
-            }
-            if let Some((adam, lr)) = adam.as_mut() {
-                adam.update(&mut self.params, &self.grad, ow..ob + o, *lr);
             }
         }
     }

@@ -1,5 +1,6 @@
 //! [`FusedMlp`]: an MLP action held in host memory, with hand-derived derivatives and θ-gradient.
 
+use super::step::Shard;
 use super::workspace::Workspace;
 use super::Real;
 use crate::{Head, Mlp, MlpConfig, TimeEmbedding};
@@ -14,7 +15,7 @@ use std::sync::Mutex;
 /// It serves two purposes:
 /// - training: [`FusedMlp::loss_and_grad`] and [`FusedMlp::train_step`] compute the AM
 ///   objective of an [`am_core::AmTerms`] batch and its exact ∇θ by hand, with the optimiser
-///   update fused into the backward pass (see `docs/design-fused-step.md`);
+///   update in one fused pass (see `docs/design-fused-step.md`);
 /// - sampling: it implements [`am_core::Action`] (value, ∇x s, ∂t s and Δs in one pass), as a
 ///   frozen snapshot: its `parameters()` are empty, so autograd never sees it.
 ///
@@ -29,7 +30,10 @@ pub struct FusedMlp<T: Real> {
     /// (offset of W_l, offset of b_l) in `params`.
     pub(crate) offsets: Vec<(usize, usize)>,
     pub(crate) threads: usize,
+    /// Workspace of the sampling path.
     pub(crate) work: Mutex<Workspace<T>>,
+    /// Per-thread workspaces and partial gradients of the training step.
+    pub(crate) shards: Vec<Shard<T>>,
 }
 
 impl<T: Real> std::fmt::Debug for FusedMlp<T> {
@@ -52,6 +56,7 @@ impl<T: Real> Clone for FusedMlp<T> {
             offsets: self.offsets.clone(),
             threads: self.threads,
             work: Mutex::new(Workspace::default()),
+            shards: Vec::new(),
         }
     }
 }
@@ -93,6 +98,7 @@ impl<T: Real> FusedMlp<T> {
             offsets,
             threads: rayon::current_num_threads(),
             work: Mutex::new(Workspace::default()),
+            shards: Vec::new(),
         })
     }
 

@@ -124,7 +124,7 @@ impl Real for f32 {
 }
 
 /// eˣ in f32 without branches, so that loops over it vectorise: x = n·ln2 + r with |r| ≤ ln2/2
-/// (n rounded by the 1.5·2²³ trick), a degree-6 minimax polynomial for eʳ (Cephes' expf
+/// (n rounded by adding 1.5·2²³), a degree-6 minimax polynomial for eʳ (Cephes' expf
 /// coefficients) and 2ⁿ built in the exponent bits. Arguments are clamped to [−87.3, 88.3], so the
 /// result stays finite and normal; NaN stays NaN.
 #[inline(always)]
@@ -134,7 +134,8 @@ pub fn exp_f32(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     const ROUND: f32 = 12_582_912.0; // 1.5·2²³
     let x = x.clamp(-87.3, 88.3);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let k = x * LOG2E + ROUND; // the integer n sits in k's low mantissa bits
+    let n = k - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let mut p = 1.987_569_2e-4_f32;
     p = p * r + 1.398_2e-3;
@@ -143,7 +144,9 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 1.666_666_5e-1;
     p = p * r + 0.5;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+    // 2ⁿ = bits (n + 127) << 23, with n = bits(k) − bits(1.5·2²³) in wrapping integer arithmetic
+    // (no float → int conversion, so the loop vectorises)
+    e * f32::from_bits(k.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The fused forward as an [`Action`] for the integrators: s, ∇x s and ∂t s from one value
 //! forward plus one reverse sweep, or, when a Laplacian is asked for, from one stacked jet.
 
+use super::denormal::FlushDenormals;
 use super::forward::{Inputs, JetShape};
 use super::{FusedMlp, Real};
 use am_core::candle::{Tensor, Var};
@@ -37,7 +38,9 @@ impl<T: Real> Action for FusedMlp<T> {
     fn value(&self, t: &Tensor, x: &Tensor) -> Result<Tensor> {
         let (tv, xv) = self.host_inputs(t, x)?;
         let n = tv.len();
+        let _ftz = FlushDenormals::new();
         let mut w = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        w.threads = self.threads;
         let inputs = Inputs {
             x0: &[],
             x1: &[],
@@ -59,7 +62,9 @@ impl<T: Real> Action for FusedMlp<T> {
         let d = self.config.dim;
         let f = self.config.time_embedding.width();
         let last = self.num_layers() - 1;
+        let _ftz = FlushDenormals::new();
         let mut w = self.work.lock().unwrap_or_else(|e| e.into_inner());
+        w.threads = self.threads;
         let inputs = Inputs {
             x0: &[],
             x1: &[],

@@ -1,7 +1,12 @@
 //! The fused training step: the AM objective of an [`AmTerms`] batch (Eq. 7, 13, 20/69, 84–87),
-//! its exact ∇θ by hand and, optionally, the Adam update in the same backward pass.
+//! its exact ∇θ by hand and, optionally, the Adam update.
+//!
+//! Threads split the batch into row blocks (one per thread, each with its own workspace and
+//! single-threaded kernels: one fork-join per step); the blocks' gradients are summed inside the
+//! fused Adam pass.
 
 use super::adam::FusedAdam;
+use super::denormal::FlushDenormals;
 use super::forward::{Inputs, JetShape};
 use super::workspace::{room, Workspace};
 use super::{FusedMlp, Real};
@@ -17,14 +22,22 @@ pub struct FusedLoss {
     pub integrand: Vec<f64>,
 }
 
+/// One thread's share of a step: its workspace and partial gradient.
+#[derive(Default)]
+pub(crate) struct Shard<T> {
+    work: Workspace<T>,
+    grad: Vec<T>,
+}
+
 impl<T: Real> FusedMlp<T> {
     /// The objective and its gradient (read it with [`FusedMlp::grad`]); parameters unchanged.
     pub fn loss_and_grad(&mut self, terms: &AmTerms) -> CoreResult<FusedLoss> {
         self.step(terms, None)
     }
 
-    /// The objective, its gradient and one Adam update with learning rate `lr`, fused: each
-    /// layer is updated as soon as the backward pass no longer needs its weights.
+    /// The objective, its gradient and one Adam update with learning rate `lr`; the update,
+    /// the sum of the threads' partial gradients and the write of [`FusedMlp::grad`] are one
+    /// pass over the parameters.
     pub fn train_step(
         &mut self,
         terms: &AmTerms,
@@ -45,7 +58,6 @@ impl<T: Real> FusedMlp<T> {
                 allowed: "[0, ∞)",
             });
         }
-        adam.begin();
         self.step(terms, Some((adam, lr)))
     }
 
@@ -62,22 +74,73 @@ impl<T: Real> FusedMlp<T> {
                 got: vec![terms.dim],
             });
         }
+        let k = self.threads.min(n0).min(n1).min(n).max(1);
+        let mut shards = std::mem::take(&mut self.shards);
+        shards.resize_with(k, Shard::default);
+        let inner = if k > 1 { 1 } else { self.threads };
+        for sh in shards.iter_mut() {
+            sh.work.threads = inner;
+            sh.grad.resize(self.params.len(), T::ZERO);
+        }
+        let parts: Vec<FusedLoss> = if k == 1 {
+            vec![self.shard_step(&mut shards[0], terms)]
+        } else {
+            // rayon's `broadcast` runs once on every thread of the pool, so no worker takes two
+            // blocks while another sleeps (as work stealing may); thread i takes blocks
+            // i, i + P, …. The pool's threads persist, and with them gemm's packing buffers.
+            let blocks = terms.shards(k);
+            let cells: Vec<std::sync::Mutex<(&mut Shard<T>, Option<FusedLoss>)>> = shards
+                .iter_mut()
+                .map(|sh| std::sync::Mutex::new((sh, None)))
+                .collect();
+            let this = &*self;
+            rayon::broadcast(|ctx| {
+                for j in (ctx.index()..k).step_by(ctx.num_threads()) {
+                    let mut cell = cells[j].lock().unwrap_or_else(|e| e.into_inner());
+                    let out = this.shard_step(cell.0, &blocks[j]);
+                    cell.1 = Some(out);
+                }
+            });
+            cells
+                .into_iter()
+                .map(|c| {
+                    let (_, out) = c.into_inner().unwrap_or_else(|e| e.into_inner());
+                    out.expect("every block is evaluated by one pool thread")
+                })
+                .collect()
+        };
+        let grads: Vec<&[T]> = shards.iter().map(|s| s.grad.as_slice()).collect();
+        match adam {
+            Some((adam, lr)) => adam.step_sum(&mut self.params, &mut self.grad, &grads, lr),
+            None => super::adam::sum_into(&mut self.grad, &grads),
+        }
+        self.shards = shards;
+        let loss = parts.iter().map(|p| p.loss).sum();
+        let integrand = parts.into_iter().flat_map(|p| p.integrand).collect();
+        Ok(FusedLoss { loss, integrand })
+    }
+
+    /// One row block: forward, input derivatives, loss, ∇θ into the shard's gradient.
+    fn shard_step(&self, sh: &mut Shard<T>, terms: &AmTerms) -> FusedLoss {
+        let _ftz = FlushDenormals::new();
+        let d = self.config.dim;
+        let (n0, n1, n) = (terms.x0.len() / d, terms.x1.len() / d, terms.t.len());
         let inputs = Inputs {
             x0: &terms.x0,
             x1: &terms.x1,
             t: &terms.t,
             xt: &terms.xt,
         };
-        let mut w = std::mem::take(self.work.get_mut().unwrap_or_else(|e| e.into_inner()));
-        let out = match &terms.laplacian {
+        let w = &mut sh.work;
+        let r = n0 + n1 + n;
+        match &terms.laplacian {
             TermsLaplacian::None => {
-                let r = n0 + n1 + n;
-                self.write_inputs(&mut w, &inputs, r + n);
-                self.forward_values(&mut w, r, false);
-                self.reverse_sweep(&mut w, r, n);
-                let out = self.first_order_adjoints(&mut w, terms, (n0, n1, n));
-                self.tangent_forward(&mut w, r, n);
-                self.backward_first_order(&mut w, r, n, adam);
+                self.write_inputs(w, &inputs, r + n);
+                self.forward_values(w, r, false);
+                self.reverse_sweep(w, r, n);
+                let out = self.first_order_adjoints(w, terms, (n0, n1, n));
+                self.tangent_forward(w, r, n);
+                self.backward_first_order(w, &mut sh.grad, r, n);
                 out
             }
             TermsLaplacian::Exact | TermsLaplacian::Hutchinson(_) => {
@@ -85,18 +148,15 @@ impl<T: Real> FusedMlp<T> {
                     TermsLaplacian::Hutchinson(v) => Some(v.as_slice()),
                     _ => None,
                 };
-                let shape = JetShape::new(self.config.dim, probe.is_some());
-                let r = n0 + n1 + n;
-                self.write_inputs(&mut w, &inputs, r + n * shape.rows());
-                self.write_jet_inputs(&mut w, r, n, shape, probe);
-                self.forward_jet(&mut w, r, n, shape);
-                let out = self.jet_adjoints(&mut w, terms, (n0, n1, n), shape);
-                self.backward_jet(&mut w, r, n, shape, adam);
+                let shape = JetShape::new(d, probe.is_some());
+                self.write_inputs(w, &inputs, r + n * shape.rows());
+                self.write_jet_inputs(w, r, n, shape, probe);
+                self.forward_jet(w, r, n, shape);
+                let out = self.jet_adjoints(w, terms, (n0, n1, n), shape);
+                self.backward_jet(w, &mut sh.grad, r, n, shape);
                 out
             }
-        };
-        *self.work.get_mut().unwrap_or_else(|e| e.into_inner()) = w;
-        Ok(out)
+        }
     }
 
     /// The output adjoints of the boundary rows and of s at the rows at t_i:

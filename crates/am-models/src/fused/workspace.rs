@@ -23,6 +23,8 @@ pub(crate) struct Workspace<T> {
     pub scratch: Vec<T>,
     /// de/dt per sample `(N, F)`.
     pub de: Vec<f64>,
+    /// Threads this workspace's passes may use (1 inside a data-parallel shard).
+    pub threads: usize,
 }
 
 impl<T: Real> Workspace<T> {
