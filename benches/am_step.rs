@@ -6,7 +6,9 @@
 //! generic `explicit` candle path and candle's `double-backward`. They cannot share a process
 //! fairly (the double-backward switch slows every backward), so the mode is chosen by an
 //! environment variable: `AM_BENCH_DERIVATION=fused|explicit|double-backward`.
-//! `AM_BENCH_BATCH` (default 256) and `AM_BENCH_DIMS` (default "3,5") set the sizes.
+//! `AM_BENCH_BATCH` (default 256) and `AM_BENCH_DIMS` (default "3,5") set the sizes,
+//! `AM_BENCH_SAMPLES` (default 20) criterion's sample count. `AM_BENCH_PEAK=1` instead prints the
+//! GFLOP/s of the fused step's matrix kernel on a 4096³ product (`PEAK gflops=…`) and exits.
 //! Run with `RAYON_NUM_THREADS=k` and `taskset` to pin threads (see `benches/compare_cpu.sh`).
 
 use action_matching::core::train::{Adam, AdamConfig};
@@ -50,6 +52,15 @@ fn main() {
             panic!("AM_BENCH_DERIVATION must be fused, explicit or double-backward, got {other}")
         }
     };
+    if std::env::var("AM_BENCH_PEAK").is_ok() {
+        let threads = std::env::var("RAYON_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1);
+        let gflops = action_matching::models::fused::matmul_gflops(4096, threads, 3);
+        println!("PEAK framework=gemm-4096 threads_used={threads} gflops={gflops:.1}");
+        return;
+    }
     let b: usize = std::env::var("AM_BENCH_BATCH")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -64,7 +75,12 @@ fn main() {
         })
         .collect();
     let mut c = Criterion::default()
-        .sample_size(20)
+        .sample_size(
+            std::env::var("AM_BENCH_SAMPLES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(20),
+        )
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(5))
         .configure_from_args();

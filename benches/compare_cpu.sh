@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# One side-by-side CPU run of an AM training step: this project's criterion bench (explicit
-# derivatives and double backward) beside ../shared/bench/am_step_torch.py and am_step_jax.py,
-# each pinned with taskset to the same cores and thread counts. Writes benches/out/compare.md;
-# copy the table into docs/performance.md with the date and machine.
+# One side-by-side CPU run of an AM training step: this project's criterion bench (the fused
+# step, the generic explicit path and candle's double backward) beside
+# ../shared/bench/am_step_torch.py and am_step_jax.py (and benches/am_step_entropic_ref.py for
+# entropic AM), each pinned with taskset to the same cores and thread counts; first the peak of
+# the matrix kernel (a 4096³ product). Writes benches/out/rows.txt; the table in
+# docs/performance.md is made from it.
 #
 # usage: benches/compare_cpu.sh [PYTHON]   (a Python with torch and jax; default: python3)
-# env: BATCHES (default "256"), DIMS (default "3 5"), THREADS (default "1 2")
+# env: BATCHES (default "256 4096"), DIMS (default "3 5"), THREADS (default "1 2"),
+#      MODES (default "fused explicit double-backward"; double backward is skipped at B > 1024,
+#      where one entropic step takes seconds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
@@ -18,10 +22,17 @@ cargo build --release --bench am_step >/dev/null 2>&1 || cargo build --release -
 BIN=$(ls -t target/release/deps/am_step-* | grep -v '\.d$' | head -1)
 for threads in ${THREADS:-1 2}; do
   cores=$([ "$threads" = 1 ] && echo 0 || echo 0-1)
+  AM_BENCH_PEAK=1 RAYON_NUM_THREADS=$threads taskset -c "$cores" "$BIN" --bench --noplot 2>/dev/null \
+    | grep '^PEAK' | sed "s/^PEAK /ROW threads=$threads /" >> "$OUT/rows.txt"
+done
+for threads in ${THREADS:-1 2}; do
+  cores=$([ "$threads" = 1 ] && echo 0 || echo 0-1)
   for d in ${DIMS:-3 5}; do
-    for b in ${BATCHES:-256}; do
-      for mode in explicit double-backward; do
-        AM_BENCH_DERIVATION=$mode AM_BENCH_DIMS=$d AM_BENCH_BATCH=$b RAYON_NUM_THREADS=$threads \
+    for b in ${BATCHES:-256 4096}; do
+      for mode in ${MODES:-fused explicit double-backward}; do
+        if [ "$mode" = double-backward ] && [ "$b" -gt 1024 ] && [ -z "${MODES:-}" ]; then continue; fi
+        samples=$([ "$b" -gt 1024 ] && echo 10 || echo 20)
+        AM_BENCH_SAMPLES=$samples AM_BENCH_DERIVATION=$mode AM_BENCH_DIMS=$d AM_BENCH_BATCH=$b RAYON_NUM_THREADS=$threads \
           taskset -c "$cores" "$BIN" --bench --noplot 2>/dev/null | tee -a "$OUT/criterion_raw.txt" \
           | awk -v t="$threads" '/^am_step\// {id=$1} /time:/ {gsub(/\[/,""); print "ROW framework=candle-" id " threads=" t " median_ms_or_mean=" $4 " unit=" $5}' >> "$OUT/rows.txt"
       done

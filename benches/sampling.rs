@@ -5,9 +5,14 @@
 //! Criterion times the repeatable units (10 RK4 steps; 10 likelihood steps); the whole runs are
 //! timed once and reported with NFE, particle-steps per second and the process's peak resident
 //! memory before and after a 10× longer run (flat memory ⇒ no graph kept alive).
+//!
+//! Every unit runs twice, side by side: through the generic candle MLP and through the fused host
+//! forward (`FusedMlp`, the same parameters). `AM_BENCH_SKIP_GENERIC_ONESHOT=1` skips the
+//! generic one-shot runs (minutes).
 
+use action_matching::core::Action;
 use action_matching::core::{DType, Device, GradientField, SeededRng};
-use action_matching::models::{Mlp, MlpConfig};
+use action_matching::models::{FusedMlp, Mlp, MlpConfig};
 use action_matching::solvers::{
     integrate, integrate_adaptive, log_likelihood, Divergence, Dopri5Config, LikelihoodSolver,
     Method, OdeConfig, StandardNormalDensity,
@@ -52,87 +57,113 @@ fn main() {
     let x5 = rng
         .normal_tensor(&[1_000, 5], DType::F32, &Device::Cpu)
         .unwrap();
-    let f3 = GradientField::new(&m3);
-    let f5 = GradientField::new(&m5);
-    c.bench_function("sampling/rk4_10_steps/n10000/d3", |b| {
-        b.iter(|| {
-            integrate(
-                &f3,
-                &x3,
-                0.0,
-                0.1,
-                OdeConfig {
-                    method: Method::Rk4,
-                    steps: 10,
-                },
-                &[],
-            )
-            .unwrap()
-        })
-    });
-    c.bench_function("likelihood/rk4_1_step_exact/n1000/d5", |b| {
-        b.iter(|| {
-            log_likelihood(
+    let (g3, g5) = (
+        FusedMlp::<f32>::from_mlp(&m3).unwrap(),
+        FusedMlp::<f32>::from_mlp(&m5).unwrap(),
+    );
+    let models3: [(&str, &dyn Action); 2] = [("generic", &m3), ("fused", &g3)];
+    let models5: [(&str, &dyn Action); 2] = [("generic", &m5), ("fused", &g5)];
+    for (name, m) in models3 {
+        let f3 = GradientField::new(m);
+        c.bench_function(&format!("sampling/{name}/rk4_10_steps/n10000/d3"), |b| {
+            b.iter(|| {
+                integrate(
+                    &f3,
+                    &x3,
+                    0.0,
+                    0.1,
+                    OdeConfig {
+                        method: Method::Rk4,
+                        steps: 10,
+                    },
+                    &[],
+                )
+                .unwrap()
+            })
+        });
+    }
+    for (name, m) in models5 {
+        let f5 = GradientField::new(m);
+        c.bench_function(
+            &format!("likelihood/{name}/rk4_1_step_exact/n1000/d5"),
+            |b| {
+                b.iter(|| {
+                    log_likelihood(
+                        &f5,
+                        &x5,
+                        &StandardNormalDensity,
+                        Divergence::Exact,
+                        LikelihoodSolver::Fixed(OdeConfig {
+                            method: Method::Rk4,
+                            steps: 1,
+                        }),
+                        &mut SeededRng::new(0),
+                    )
+                    .unwrap()
+                })
+            },
+        );
+    }
+    c.final_summary();
+    let skip_generic = std::env::var("AM_BENCH_SKIP_GENERIC_ONESHOT").is_ok();
+    println!("\none-shot runs (wall time, NFE, particle-steps/s = particles × NFE / s):");
+    // likelihoods first, so that their peak-memory readings are not masked by the 10k runs
+    for (name, m) in models5 {
+        if skip_generic && name == "generic" {
+            continue;
+        }
+        let f5 = GradientField::new(m);
+        for steps in [10, 100] {
+            let t = Instant::now();
+            let ll = log_likelihood(
                 &f5,
                 &x5,
                 &StandardNormalDensity,
                 Divergence::Exact,
                 LikelihoodSolver::Fixed(OdeConfig {
                     method: Method::Rk4,
-                    steps: 1,
+                    steps,
                 }),
                 &mut SeededRng::new(0),
             )
-            .unwrap()
-        })
-    });
-    c.final_summary();
-
-    println!("\none-shot runs (wall time, NFE, particle-steps/s = particles × NFE / s):");
-    // likelihoods first, so that their peak-memory readings are not masked by the 10k runs
-    for steps in [10, 100] {
+            .unwrap();
+            let s = t.elapsed().as_secs_f64();
+            println!(
+                "{name}: likelihood RK4 {steps} steps, 1,000 × d5, exact divergence: {s:.2} s, NFE {}, peak RSS after {:.0} MiB",
+                ll.nfe,
+                peak_rss_mib()
+            );
+        }
+    }
+    for (name, m) in models3 {
+        if skip_generic && name == "generic" {
+            continue;
+        }
+        let f3 = GradientField::new(m);
         let t = Instant::now();
-        let ll = log_likelihood(
-            &f5,
-            &x5,
-            &StandardNormalDensity,
-            Divergence::Exact,
-            LikelihoodSolver::Fixed(OdeConfig {
+        let tr = integrate(
+            &f3,
+            &x3,
+            0.0,
+            1.0,
+            OdeConfig {
                 method: Method::Rk4,
-                steps,
-            }),
-            &mut SeededRng::new(0),
+                steps: 100,
+            },
+            &[],
         )
         .unwrap();
         let s = t.elapsed().as_secs_f64();
         println!(
-            "likelihood RK4 {steps} steps, 1,000 × d5, exact divergence: {s:.2} s, NFE {}, peak RSS after {:.0} MiB",
-            ll.nfe,
+            "{name}: RK4 100 steps, 10,000 × d3: {s:.2} s, NFE {}, {:.3e} particle-evals/s, {:.3e} particle-steps/s, peak RSS {:.0} MiB",
+            tr.nfe,
+            1e4 * tr.nfe as f64 / s,
+            1e4 * 100.0 / s,
             peak_rss_mib()
         );
+        let t = Instant::now();
+        let tr = integrate_adaptive(&f3, &x3, 0.0, 1.0, Dopri5Config::default(), &[]).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        println!("{name}: Dopri5 tol 1e-5, 10,000 × d3: {s:.2} s, NFE {} ({} accepted, {} rejected), {:.3e} particle-evals/s, peak RSS {:.0} MiB", tr.nfe, tr.steps, tr.rejected, 1e4 * tr.nfe as f64 / s, peak_rss_mib());
     }
-    let t = Instant::now();
-    let tr = integrate(
-        &f3,
-        &x3,
-        0.0,
-        1.0,
-        OdeConfig {
-            method: Method::Rk4,
-            steps: 100,
-        },
-        &[],
-    )
-    .unwrap();
-    let s = t.elapsed().as_secs_f64();
-    println!(
-        "RK4 100 steps, 10,000 × d3: {s:.2} s, NFE {}, {:.3e} particle-evals/s, peak RSS {:.0} MiB",
-        tr.nfe,
-        1e4 * tr.nfe as f64 / s,
-        peak_rss_mib()
-    );
-    let t = Instant::now();
-    let tr = integrate_adaptive(&f3, &x3, 0.0, 1.0, Dopri5Config::default(), &[]).unwrap();
-    let s = t.elapsed().as_secs_f64();
-    println!("Dopri5 tol 1e-5, 10,000 × d3: {s:.2} s, NFE {} ({} accepted, {} rejected), {:.3e} particle-evals/s, peak RSS {:.0} MiB", tr.nfe, tr.steps, tr.rejected, 1e4 * tr.nfe as f64 / s, peak_rss_mib());
 }

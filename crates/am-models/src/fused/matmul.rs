@@ -99,6 +99,24 @@ pub(crate) fn matmul<T: Real>(
     }
 }
 
+/// The f32 GFLOP/s of this kernel on an n × n × n product with `threads` threads (best of
+/// `reps` timed runs after one warm-up): the peak that the fused step's throughput is quoted
+/// against in `docs/performance.md`.
+pub fn matmul_gflops(n: usize, threads: usize, reps: usize) -> f64 {
+    let a: Vec<f32> = (0..n * n).map(|i| ((i % 7) as f32 - 3.0) * 0.1).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| ((i % 5) as f32 - 2.0) * 0.1).collect();
+    let mut c = vec![0.0f32; n * n];
+    let _ftz = super::denormal::FlushDenormals::new();
+    matmul(&mut c, (n, n, n), plain(&a), plain(&b), false, threads);
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let t = std::time::Instant::now();
+        matmul(&mut c, (n, n, n), plain(&a), plain(&b), false, threads);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    2.0 * (n as f64).powi(3) / best / 1e9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,6 +30,7 @@ mod step;
 mod workspace;
 
 pub use adam::FusedAdam;
+pub use matmul::matmul_gflops;
 pub use network::FusedMlp;
 pub use real::{exp_f32, Real};
 pub use step::FusedLoss;

@@ -30,8 +30,8 @@ pub struct FusedMlp<T: Real> {
     /// (offset of W_l, offset of b_l) in `params`.
     pub(crate) offsets: Vec<(usize, usize)>,
     pub(crate) threads: usize,
-    /// Workspace of the sampling path.
-    pub(crate) work: Mutex<Workspace<T>>,
+    /// Workspaces of the sampling path, one per row block.
+    pub(crate) work: Mutex<Vec<Workspace<T>>>,
     /// Per-thread workspaces and partial gradients of the training step.
     pub(crate) shards: Vec<Shard<T>>,
 }
@@ -55,7 +55,7 @@ impl<T: Real> Clone for FusedMlp<T> {
             grad: self.grad.clone(),
             offsets: self.offsets.clone(),
             threads: self.threads,
-            work: Mutex::new(Workspace::default()),
+            work: Mutex::new(Vec::new()),
             shards: Vec::new(),
         }
     }
@@ -97,7 +97,7 @@ impl<T: Real> FusedMlp<T> {
             grad,
             offsets,
             threads: rayon::current_num_threads(),
-            work: Mutex::new(Workspace::default()),
+            work: Mutex::new(Vec::new()),
             shards: Vec::new(),
         })
     }

@@ -248,16 +248,23 @@ fn fused_action_evaluates_like_the_mlp() {
             3,
             DType::F64,
         );
-        let fused = FusedMlp::<f64>::from_mlp(&m).unwrap();
+        let mut fused = FusedMlp::<f64>::from_mlp(&m).unwrap();
+        // 11 rows: one block; 700 rows over 3 threads: row blocks of 233, 233 and 234
+        let (rows, threads) = if act == Activation::Silu {
+            (11, 1)
+        } else {
+            (700, 3)
+        };
+        fused.set_threads(threads);
         let mut rng = SeededRng::new(2);
         let x = rng
-            .normal_tensor(&[11, 3], DType::F64, &Device::Cpu)
+            .normal_tensor(&[rows, 3], DType::F64, &Device::Cpu)
             .unwrap();
         let t = rng
-            .uniform_tensor(&[11, 1], 0.0, 1.0, DType::F64, &Device::Cpu)
+            .uniform_tensor(&[rows, 1], 0.0, 1.0, DType::F64, &Device::Cpu)
             .unwrap();
         let probe = rng
-            .rademacher_tensor(&[11, 3], DType::F64, &Device::Cpu)
+            .rademacher_tensor(&[rows, 3], DType::F64, &Device::Cpu)
             .unwrap();
         for mode in [
             LaplacianMode::None,
