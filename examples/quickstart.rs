@@ -10,10 +10,10 @@
 
 mod common;
 
-use action_matching::core::train::{Adam, AdamConfig, Warmup};
+use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{Action, DType, Device, GradientField, Marginals, SeededRng};
 use action_matching::metrics::{mmd2, w2_equal, Kernel, MmdEstimator};
-use action_matching::models::{Mlp, MlpConfig};
+use action_matching::models::{FusedMlp, Mlp, MlpConfig};
 use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
 use action_matching::paths::{GaussianMixture, LinearInterpolant, StandardNormal};
 use action_matching::solvers::{integrate, Method, OdeConfig};
@@ -30,6 +30,7 @@ OPTIONS:
   --batch N      samples per term and step (default 256)
   --particles N  particles for evaluation (default 1000; --quick: 200)
   --seed N       random seed (default 0)
+  --engine E     fused (hand-derived host step, default) or generic (candle autograd)
   --out DIR      output folder (default out/quickstart)
   --quick        a smoke run of a few seconds (what CI runs)
   --help         this text";
@@ -42,7 +43,7 @@ struct Row {
 }
 
 fn evaluate(
-    model: &Mlp,
+    model: &dyn Action,
     path: &dyn Marginals,
     n: usize,
     seed: u64,
@@ -87,6 +88,7 @@ fn main() {
         let particles: usize = args.get("particles", if quick { 200 } else { 1000 })?;
         let seed: u64 = args.get("seed", 0)?;
         let out = PathBuf::from(args.string("out", "out/quickstart"));
+        let engine = common::trainer::Engine::parse(&args.string("engine", "fused"))?;
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
 
         let ring = GaussianMixture::circle(8, 4.0, 0.3)?;
@@ -110,13 +112,20 @@ fn main() {
         let (untrained, _) = evaluate(&model, &path, particles, seed + 1)?;
 
         let objective = ActionMatching::new(AmConfig::deterministic())?;
-        let mut opt = Adam::new(
-            model.parameters(),
+        let (mut trainer, note) = common::trainer::Trainer::new(
+            model,
+            objective,
             AdamConfig {
                 lr: 2e-3,
                 ..Default::default()
             },
+            engine,
+            None,
         )?;
+        if let Some(note) = note {
+            println!("{note}");
+        }
+        println!("engine: {:?}", trainer.engine());
         let schedule = Warmup {
             lr: 2e-3,
             steps: steps.min(100),
@@ -128,15 +137,10 @@ fn main() {
         let started = Instant::now();
         for k in 1..=steps {
             let b = PathSample::draw(&path, batch, &mut times, &mut rng, DType::F32, &Device::Cpu)?;
-            let out = objective.loss(&model, &b, &mut rng)?;
-            let loss = out.loss.to_scalar::<f32>()?;
-            if !loss.is_finite() {
-                return Err(format!("the loss became {loss} at step {k}: stopping").into());
-            }
-            opt.step(&out.loss.backward()?, schedule.lr_at(k))?;
+            let info = trainer.step(&b, schedule.lr_at(k), &mut rng)?;
             if k % 10 == 0 || k == steps {
                 pb.set_position(k);
-                pb.set_message(format!("loss {loss:+.3}"));
+                pb.set_message(format!("loss {:+.3}", info.loss));
             }
         }
         pb.finish_and_clear();
@@ -146,7 +150,10 @@ fn main() {
             1e3 * train_secs / steps as f64
         );
 
-        let (trained, traj) = evaluate(&model, &path, particles, seed + 1)?;
+        // sampling through the fused forward (the same parameters, host kernels)
+        let model = trainer.model()?;
+        let fused = FusedMlp::<f32>::from_mlp(model)?;
+        let (trained, traj) = evaluate(&fused, &path, particles, seed + 1)?;
         // the noise floor: two independent true samples
         let mut frng = SeededRng::new(seed + 2);
         let kernel = Kernel::Bandwidths(vec![0.1, 1.0, 10.0]);

@@ -1,8 +1,10 @@
-//! Helpers shared by the examples: argument parsing, progress bars, PNG plots.
+//! Helpers shared by the examples: argument parsing, progress bars, PNG plots, the training loop
+//! (fused or generic engine, checkpoints).
 #![allow(dead_code)]
 
 pub mod args;
 pub mod plot;
+pub mod trainer;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -11,7 +13,7 @@ pub fn progress(total: u64) -> ProgressBar {
     let pb = ProgressBar::new(total);
     pb.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ({per_sec}, eta {eta}) {msg}",
+            "{prefix} {spinner} [{elapsed_precise}] {bar:30} {pos}/{len} ({per_sec}, eta {eta}) {msg}",
         )
         .expect("valid template"),
     );

@@ -10,6 +10,7 @@
 //! - [`double_backward`]: the one documented place where candle's second-order autograd is
 //!   switched on, with a probe that proves it works;
 //! - [`train`]: Adam, EMA of parameters, linear warm-up and global-norm clipping;
+//! - [`checkpoint`]: a run's whole state in one safetensors file, written atomically;
 //! - [`terms`]: one minibatch of the AM objective resolved per sample, the contract with models
 //!   that compute ∇θ by hand (the fused MLP step);
 //! - [`ot`]: exact optimal transport (network simplex, assignment), shared by metrics and paths.
@@ -21,6 +22,7 @@ pub use candle_nn;
 
 pub mod action;
 pub mod check;
+pub mod checkpoint;
 pub mod cost;
 pub mod device;
 pub mod diffusion;
@@ -36,6 +38,7 @@ pub mod velocity;
 
 pub use action::{Action, ActionEval, Derivatives, LaplacianMode};
 pub use candle_core::{DType, Device, Tensor, Var};
+pub use checkpoint::Checkpoint;
 pub use cost::{ConvexCost, PowerCost, QuadraticCost};
 pub use diffusion::Diffusion;
 pub use error::{Error, Result};

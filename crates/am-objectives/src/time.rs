@@ -53,6 +53,12 @@ impl QuasiRandomTime {
             state: Some(u0.rem_euclid(1.0)),
         }
     }
+
+    /// The last point drawn (`None` before the first batch): with [`QuasiRandomTime::starting_at`]
+    /// it lets a checkpointed run continue the same sequence.
+    pub fn position(&self) -> Option<f64> {
+        self.state
+    }
 }
 
 impl Default for QuasiRandomTime {

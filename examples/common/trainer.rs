@@ -1,0 +1,454 @@
+//! The training loop's state, shared by the examples: an MLP action trained with Action Matching
+//! through the fused host step (`--engine fused`, the default where it applies: scalar head,
+//! quadratic cost, CPU) or the generic candle path (`--engine generic`), with Adam, an optional
+//! EMA of the parameters, divergence checks and checkpoints that resume bit-for-bit.
+
+use action_matching::core::train::{grad_norm, Adam, AdamConfig};
+use action_matching::core::{Checkpoint, DType, Device, SeededRng, Tensor};
+use action_matching::models::{FusedAdam, FusedMlp, Mlp};
+use action_matching::objectives::{ActionMatching, PathSample};
+use std::collections::BTreeMap;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Which implementation of the training step to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Hand-derived ∇θ on host slices (`am_models::fused`).
+    Fused,
+    /// candle tensors and autograd (any head, cost, device).
+    Generic,
+}
+
+impl Engine {
+    /// Parses `fused` or `generic`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "fused" => Ok(Engine::Fused),
+            "generic" => Ok(Engine::Generic),
+            other => Err(format!(
+                "--engine: `{other}` is neither `fused` nor `generic`"
+            )),
+        }
+    }
+}
+
+enum Inner {
+    Fused {
+        net: FusedMlp<f32>,
+        adam: FusedAdam<f32>,
+    },
+    Generic {
+        adam: Adam,
+    },
+}
+
+/// What one step reports.
+pub struct StepInfo {
+    /// The minibatch objective.
+    pub loss: f64,
+    /// ‖∇θ‖₂ of that objective.
+    pub grad_norm: f64,
+}
+
+/// An MLP, its objective, optimiser and EMA; see the module docs.
+pub struct Trainer {
+    model: Mlp,
+    objective: ActionMatching,
+    inner: Inner,
+    /// EMA of the flat parameters (the order of `Mlp::parameters`).
+    ema: Option<(f64, Vec<f32>)>,
+    /// Steps taken.
+    pub step: u64,
+    /// Whether `model` lags behind the fused parameters.
+    stale: bool,
+}
+
+fn flat(model: &Mlp) -> Res<Vec<f32>> {
+    let mut out = Vec::new();
+    for v in action_matching::core::Action::parameters(model) {
+        out.extend(v.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?);
+    }
+    Ok(out)
+}
+
+fn set_flat(model: &Mlp, values: &[f32]) -> Res<()> {
+    let mut at = 0;
+    for v in action_matching::core::Action::parameters(model) {
+        let n = v.elem_count();
+        let t =
+            Tensor::from_slice(&values[at..at + n], v.dims(), v.device())?.to_dtype(v.dtype())?;
+        v.set(&t)?;
+        at += n;
+    }
+    Ok(())
+}
+
+impl Trainer {
+    /// A trainer for `model`; with `Engine::Fused` on a model or objective the fused step cannot
+    /// take, it falls back to the generic path and says why in the returned note.
+    pub fn new(
+        model: Mlp,
+        objective: ActionMatching,
+        adam: AdamConfig,
+        engine: Engine,
+        ema_decay: Option<f64>,
+    ) -> Res<(Self, Option<String>)> {
+        let mut note = None;
+        let inner = match engine {
+            Engine::Fused => match FusedMlp::<f32>::from_mlp(&model) {
+                Ok(net) => {
+                    let adam = FusedAdam::new(net.params().len(), adam)?;
+                    Inner::Fused { net, adam }
+                }
+                Err(e) => {
+                    note = Some(format!(
+                        "fused engine unavailable ({e}); using the generic one"
+                    ));
+                    Inner::Generic {
+                        adam: Adam::new(action_matching::core::Action::parameters(&model), adam)?,
+                    }
+                }
+            },
+            Engine::Generic => Inner::Generic {
+                adam: Adam::new(action_matching::core::Action::parameters(&model), adam)?,
+            },
+        };
+        let ema = match ema_decay {
+            Some(d) if (0.0..1.0).contains(&d) => Some((d, flat(&model)?)),
+            Some(d) => return Err(format!("--ema: {d} is outside [0, 1)").into()),
+            None => None,
+        };
+        Ok((
+            Self {
+                model,
+                objective,
+                inner,
+                ema,
+                step: 0,
+                stale: false,
+            },
+            note,
+        ))
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        match self.inner {
+            Inner::Fused { .. } => Engine::Fused,
+            Inner::Generic { .. } => Engine::Generic,
+        }
+    }
+
+    /// One optimisation step on `batch` with learning rate `lr`; `rng` draws Hutchinson probes.
+    /// A non-finite loss or gradient is an error, and the parameters are left as they were.
+    pub fn step(&mut self, batch: &PathSample, lr: f64, rng: &mut SeededRng) -> Res<StepInfo> {
+        let info = match &mut self.inner {
+            Inner::Fused { net, adam } => {
+                let terms = self.objective.terms(self.model.config().dim, batch, rng)?;
+                let before = net.params().to_vec();
+                let out = net.train_step(&terms, adam, lr)?;
+                let g = net
+                    .grad()
+                    .iter()
+                    .map(|v| (*v as f64).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                if !out.loss.is_finite() || !g.is_finite() {
+                    net.set_params(&before)?;
+                    return Err(non_finite(self.step + 1, out.loss, g).into());
+                }
+                self.stale = true;
+                StepInfo {
+                    loss: out.loss,
+                    grad_norm: g,
+                }
+            }
+            Inner::Generic { adam } => {
+                let out = self.objective.loss(&self.model, batch, rng)?;
+                let loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+                let grads = out.loss.backward()?;
+                let g = grad_norm(&grads, adam.vars())?;
+                if !loss.is_finite() || !g.is_finite() {
+                    return Err(non_finite(self.step + 1, loss, g).into());
+                }
+                adam.step(&grads, lr)?;
+                StepInfo { loss, grad_norm: g }
+            }
+        };
+        self.step += 1;
+        if let Some((decay, shadow)) = &mut self.ema {
+            let current: Vec<f32> = match &self.inner {
+                Inner::Fused { net, .. } => net.params().to_vec(),
+                Inner::Generic { .. } => flat(&self.model)?,
+            };
+            let (a, b) = (*decay as f32, 1.0 - *decay as f32);
+            for (s, c) in shadow.iter_mut().zip(current) {
+                *s = a * *s + b * c;
+            }
+        }
+        Ok(info)
+    }
+
+    /// The AM objective of `batch` under the current parameters, without a step: on held-out
+    /// samples it is the action gap minus a constant of the data, so it ranks models (Sec. 2.2).
+    pub fn held_out_loss(&mut self, batch: &PathSample, rng: &mut SeededRng) -> Res<f64> {
+        self.model()?;
+        let out = self.objective.loss(&self.model, batch, rng)?;
+        Ok(out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?)
+    }
+
+    /// The current model (the fused parameters are written back first).
+    pub fn model(&mut self) -> Res<&Mlp> {
+        if self.stale {
+            if let Inner::Fused { net, .. } = &self.inner {
+                net.write_into(&self.model)?;
+            }
+            self.stale = false;
+        }
+        Ok(&self.model)
+    }
+
+    /// A copy of the model with the EMA parameters (the model itself without an EMA).
+    pub fn ema_model(&mut self) -> Res<Mlp> {
+        let model = self.model()?;
+        let copy = Mlp::new(
+            model.config().clone(),
+            &mut SeededRng::new(0),
+            DType::F32,
+            &Device::Cpu,
+        )?;
+        copy.load_named_tensors(&model.named_tensors())?;
+        if let Some((_, shadow)) = &self.ema {
+            set_flat(&copy, shadow)?;
+        }
+        Ok(copy)
+    }
+
+    /// The whole state: parameters, Adam moments and step, EMA, the RNG, the configuration and
+    /// `extra` values (e.g. a time sampler's position).
+    pub fn checkpoint(
+        &mut self,
+        rng: &SeededRng,
+        config: &str,
+        mut extra: BTreeMap<String, String>,
+    ) -> Res<Checkpoint> {
+        let mut tensors: std::collections::HashMap<String, Tensor> = self
+            .model()?
+            .named_tensors()
+            .into_iter()
+            .map(|(k, v)| (format!("model.{k}"), v))
+            .collect();
+        let (m, v, adam_step) = match &self.inner {
+            Inner::Fused { adam, .. } => {
+                let (m, v) = adam.moments();
+                (m.to_vec(), v.to_vec(), adam.step_count())
+            }
+            Inner::Generic { adam } => {
+                let (m, v) = adam.moments();
+                (concat(m)?, concat(v)?, adam.step_count())
+            }
+        };
+        let vec = |v: Vec<f32>| Tensor::from_vec(v.clone(), v.len(), &Device::Cpu);
+        tensors.insert("adam.m".into(), vec(m)?);
+        tensors.insert("adam.v".into(), vec(v)?);
+        extra.insert("adam.step".into(), adam_step.to_string());
+        if let Some((decay, shadow)) = &self.ema {
+            tensors.insert("ema".into(), vec(shadow.clone())?);
+            extra.insert("ema.decay".into(), decay.to_string());
+        }
+        Ok(Checkpoint {
+            tensors,
+            step: self.step,
+            rng: rng.state(),
+            config: config.to_string(),
+            extra,
+        })
+    }
+
+    /// Restores a state written by [`Trainer::checkpoint`] for the same configuration (checked);
+    /// returns the RNG to continue with.
+    pub fn restore(&mut self, ck: &Checkpoint, config: &str) -> Res<SeededRng> {
+        if ck.config != config {
+            return Err(format!(
+                "the checkpoint was written by another configuration:\n  checkpoint: {}\n  this run:   {config}",
+                ck.config
+            )
+            .into());
+        }
+        let params: std::collections::HashMap<String, Tensor> = ck
+            .tensors
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("model.").map(|n| (n.to_string(), v.clone())))
+            .collect();
+        self.model.load_named_tensors(&params)?;
+        let host = |name: &str| -> Res<Vec<f32>> {
+            Ok(ck.tensor(name)?.to_dtype(DType::F32)?.to_vec1::<f32>()?)
+        };
+        let (m, v) = (host("adam.m")?, host("adam.v")?);
+        let adam_step: u64 = ck
+            .extra
+            .get("adam.step")
+            .ok_or("checkpoint lacks adam.step")?
+            .parse()?;
+        match &mut self.inner {
+            Inner::Fused { net, adam } => {
+                net.read_from(&self.model)?;
+                adam.restore(m, v, adam_step)?;
+            }
+            Inner::Generic { adam } => {
+                let (mut ms, mut vs, mut at) = (Vec::new(), Vec::new(), 0);
+                for var in adam.vars() {
+                    let n = var.elem_count();
+                    let shape = var.dims().to_vec();
+                    ms.push(
+                        Tensor::from_slice(&m[at..at + n], shape.as_slice(), var.device())?
+                            .to_dtype(var.dtype())?,
+                    );
+                    vs.push(
+                        Tensor::from_slice(&v[at..at + n], shape.as_slice(), var.device())?
+                            .to_dtype(var.dtype())?,
+                    );
+                    at += n;
+                }
+                adam.restore(ms, vs, adam_step)?;
+            }
+        }
+        if let Some((_, shadow)) = &mut self.ema {
+            *shadow = host("ema")?;
+        }
+        self.step = ck.step;
+        self.stale = false;
+        Ok(SeededRng::from_state(ck.rng))
+    }
+}
+
+fn concat(ts: &[Tensor]) -> Res<Vec<f32>> {
+    let mut out = Vec::new();
+    for t in ts {
+        out.extend(t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?);
+    }
+    Ok(out)
+}
+
+fn non_finite(step: u64, loss: f64, g: f64) -> String {
+    format!(
+        "step {step}: the loss is {loss} and ‖∇θ‖ = {g}: training diverged; the parameters of \
+         step {} are kept",
+        step - 1
+    )
+}
+
+/// The settings of [`train`].
+pub struct LoopSettings<'a> {
+    /// Total steps (a resumed run continues up to this count).
+    pub steps: u64,
+    /// The learning-rate schedule.
+    pub schedule: action_matching::core::train::Warmup,
+    /// Where checkpoints go (`None`: no checkpoints).
+    pub checkpoint: Option<&'a std::path::Path>,
+    /// Steps between checkpoints.
+    pub every: u64,
+    /// Continue from `checkpoint` if it exists.
+    pub resume: bool,
+    /// The run's configuration as JSON: stored in checkpoints and compared on resume.
+    pub config: String,
+    /// A label for the progress bar.
+    pub label: &'a str,
+}
+
+/// What [`train`] reports.
+pub struct LoopReport {
+    /// Seconds spent in this call.
+    pub seconds: f64,
+    /// Steps taken in this call.
+    pub steps: u64,
+    /// The last minibatch loss.
+    pub last_loss: f64,
+}
+
+/// The training loop: draws a batch with `draw`, steps, shows loss, ‖∇θ‖ and speed on a progress
+/// bar, writes a checkpoint every `every` steps and at the end (atomically), resumes from one
+/// if asked. A non-finite loss or gradient stops the run with a plain message; the last good
+/// checkpoint stays on disk.
+pub fn train(
+    t: &mut Trainer,
+    rng: &mut SeededRng,
+    times: &mut action_matching::objectives::QuasiRandomTime,
+    draw: &mut dyn FnMut(
+        &mut action_matching::objectives::QuasiRandomTime,
+        &mut SeededRng,
+    ) -> Res<PathSample>,
+    s: &LoopSettings<'_>,
+) -> Res<LoopReport> {
+    if s.resume {
+        if let Some(path) = s.checkpoint.filter(|p| p.exists()) {
+            let ck = Checkpoint::load(path, &Device::Cpu)?;
+            *rng = t.restore(&ck, &s.config)?;
+            if let Some(u) = ck.extra.get("time.u") {
+                *times = action_matching::objectives::QuasiRandomTime::starting_at(u.parse()?);
+            }
+            println!(
+                "{}: resumed from {} at step {}",
+                s.label,
+                path.display(),
+                ck.step
+            );
+        }
+    }
+    let start_step = t.step;
+    let pb = super::progress(s.steps);
+    pb.set_position(t.step);
+    pb.set_prefix(s.label.to_string());
+    let started = std::time::Instant::now();
+    let mut last = f64::NAN;
+    let save = |t: &mut Trainer,
+                rng: &SeededRng,
+                times: &action_matching::objectives::QuasiRandomTime|
+     -> Res<()> {
+        if let Some(path) = s.checkpoint {
+            let mut extra = BTreeMap::new();
+            if let Some(u) = times.position() {
+                extra.insert("time.u".to_string(), u.to_string());
+            }
+            t.checkpoint(rng, &s.config, extra)?.save(path)?;
+        }
+        Ok(())
+    };
+    while t.step < s.steps {
+        let b = draw(times, rng)?;
+        let k = t.step + 1;
+        let info = match t.step(&b, s.schedule.lr_at(k), rng) {
+            Ok(info) => info,
+            Err(e) => {
+                pb.abandon();
+                return Err(format!(
+                    "{}: {e}{}",
+                    s.label,
+                    s.checkpoint
+                        .map(|p| format!("; the last good checkpoint is {}", p.display()))
+                        .unwrap_or_default()
+                )
+                .into());
+            }
+        };
+        last = info.loss;
+        if k % 10 == 0 || k == s.steps {
+            pb.set_position(k);
+            pb.set_message(format!(
+                "loss {:+.4} ‖∇θ‖ {:.2e}",
+                info.loss, info.grad_norm
+            ));
+        }
+        if s.every > 0 && k % s.every == 0 && k < s.steps {
+            save(t, rng, times)?;
+        }
+    }
+    pb.finish_and_clear();
+    save(t, rng, times)?;
+    Ok(LoopReport {
+        seconds: started.elapsed().as_secs_f64(),
+        steps: t.step - start_step,
+        last_loss: last,
+    })
+}
