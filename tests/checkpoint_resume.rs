@@ -12,8 +12,8 @@ use action_matching::objectives::{
     ActionMatching, AmConfig, PathSample, QuasiRandomTime, TimeSampler,
 };
 use action_matching::paths::GaussianPath;
-use std::collections::BTreeMap;
 use common::trainer::{Engine, Trainer};
+use std::collections::BTreeMap;
 
 const CONFIG: &str = r#"{"test":"resume"}"#;
 
