@@ -26,7 +26,6 @@ use action_matching::core::{
 use action_matching::metrics::w2_equal;
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
 use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
-use action_matching::paths::gaussian::Jet;
 use action_matching::paths::quadrature::gauss_legendre;
 use action_matching::paths::GaussianPath;
 use action_matching::solvers::{integrate, Method, OdeConfig};
@@ -70,33 +69,10 @@ fn endpoints() -> (Endpoint, Endpoint) {
     )
 }
 
-/// q_t of the independent linear interpolant, Σ_t = L_tL_tᵀ with L_t = [(1 − t)A₀, tA₁].
+/// q_t of the independent linear interpolant.
 fn path() -> Result<GaussianPath, Box<dyn std::error::Error>> {
     let ((m0, a0), (m1, a1)) = endpoints();
-    let (m0b, m1b) = (m0.clone(), m1.clone());
-    let factor = move |t: f64| {
-        let mut value = DMatrix::zeros(2, 4);
-        let mut dot = DMatrix::zeros(2, 4);
-        value.columns_mut(0, 2).copy_from(&(&a0 * (1.0 - t)));
-        value.columns_mut(2, 2).copy_from(&(&a1 * t));
-        dot.columns_mut(0, 2).copy_from(&(-&a0));
-        dot.columns_mut(2, 2).copy_from(&a1);
-        Jet {
-            value,
-            dot,
-            ddot: DMatrix::zeros(2, 4),
-        }
-    };
-    Ok(GaussianPath::new(
-        2,
-        move |t| Jet {
-            value: &m0b * (1.0 - t) + &m1b * t,
-            dot: &m1b - &m0b,
-            ddot: DVector::zeros(2),
-        },
-        factor,
-        0.0,
-    )?)
+    Ok(GaussianPath::interpolant(m0, a0, m1, a1)?)
 }
 
 /// The conditional flow-matching field u_t(x) = μ̇ + A_t(x − μ_t), A_t = (tΣ₁ − (1 − t)Σ₀)Σ_t⁻¹.

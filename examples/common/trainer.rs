@@ -95,8 +95,13 @@ impl Trainer {
         ema_decay: Option<f64>,
     ) -> Res<(Self, Option<String>)> {
         let mut note = None;
+        let fused = if objective.has_convex_cost() {
+            Err("the objective has a convex cost other than ½‖·‖²".to_string())
+        } else {
+            FusedMlp::<f32>::from_mlp(&model).map_err(|e| e.to_string())
+        };
         let inner = match engine {
-            Engine::Fused => match FusedMlp::<f32>::from_mlp(&model) {
+            Engine::Fused => match fused {
                 Ok(net) => {
                     let adam = FusedAdam::new(net.params().len(), adam)?;
                     Inner::Fused { net, adam }
@@ -402,6 +407,7 @@ pub fn train(
     pb.set_prefix(s.label.to_string());
     let started = std::time::Instant::now();
     let mut last = f64::NAN;
+    let (mut early, mut warned) = (Vec::new(), false);
     let save = |t: &mut Trainer,
                 rng: &SeededRng,
                 times: &action_matching::objectives::QuasiRandomTime|
@@ -433,6 +439,28 @@ pub fn train(
             }
         };
         last = info.loss;
+        // divergence watch: ‖∇θ‖ or −loss far above their early values means the objective is
+        // running off to −∞ (e.g. a path between snapshots that barely overlap): the loss still
+        // "improves" while the model degrades
+        if t.step <= 100 {
+            early.push((info.grad_norm, info.loss.abs()));
+        } else if !warned {
+            let g_max = early.iter().map(|e| e.0).fold(0.0, f64::max);
+            let l_max = early.iter().map(|e| e.1).fold(0.0, f64::max);
+            if info.grad_norm > 100.0 * g_max || (info.loss < 0.0 && -info.loss > 100.0 * l_max) {
+                warned = true;
+                let msg = format!(
+                    "{}: WARNING at step {k}: loss {:+.3e}, ‖∇θ‖ = {:.2e} (largest in the first 100 \
+                     steps: |loss| {l_max:.2e}, ‖∇θ‖ {g_max:.2e}). The objective is running off to −∞: \
+                     training is diverging although the loss keeps falling. The path between the \
+                     data's time points probably has unbounded kinetic energy (neighbouring snapshots \
+                     that barely overlap): use the OT-paired path, smooth the data, or stop early by \
+                     the held-out loss.",
+                    s.label, info.loss, info.grad_norm
+                );
+                pb.suspend(|| eprintln!("{msg}"));
+            }
+        }
         if k % 10 == 0 || k == s.steps {
             pb.set_position(k);
             pb.set_message(format!(

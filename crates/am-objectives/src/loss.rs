@@ -51,6 +51,11 @@ impl ActionMatching {
         &self.config
     }
 
+    /// Whether a convex cost other than ½‖·‖² is set (then [`ActionMatching::terms`] is refused).
+    pub fn has_convex_cost(&self) -> bool {
+        self.cost.is_some()
+    }
+
     fn check_dims(action: &dyn Action, batch: &PathSample) -> Result<()> {
         let d = action.dim();
         for (arg, x) in [("x0", &batch.x0), ("x1", &batch.x1), ("xt", &batch.xt)] {

@@ -124,6 +124,49 @@ impl GaussianPath {
         .expect("valid constant path")
     }
 
+    /// The marginals of the linear interpolant x_t = (1 − t)x₀ + t·x₁ of independent endpoints
+    /// x₀ ~ N(μ₀, A₀A₀ᵀ), x₁ ~ N(μ₁, A₁A₁ᵀ): q_t = N((1 − t)μ₀ + tμ₁, (1 − t)²Σ₀ + t²Σ₁), with the
+    /// factor L_t = [(1 − t)A₀, tA₁]. When Σ₀ and Σ₁ do not commute, the flow-matching field of
+    /// this interpolant is not a gradient (the `gaussian` and `convex_cost` examples).
+    pub fn interpolant(
+        m0: DVector<f64>,
+        a0: DMatrix<f64>,
+        m1: DVector<f64>,
+        a1: DMatrix<f64>,
+    ) -> Result<Self> {
+        let d = m0.len();
+        if m1.len() != d || a0.shape() != (d, d) || a1.shape() != (d, d) {
+            return Err(am_core::Error::config(
+                "endpoints",
+                format!("μ₀, μ₁ must have length {d} and A₀, A₁ be {d}×{d}"),
+            )
+            .into());
+        }
+        let (mb0, mb1) = (m0.clone(), m1.clone());
+        Self::new(
+            d,
+            move |t| Jet {
+                value: &mb0 * (1.0 - t) + &mb1 * t,
+                dot: &mb1 - &mb0,
+                ddot: DVector::zeros(d),
+            },
+            move |t| {
+                let mut value = DMatrix::zeros(d, 2 * d);
+                let mut dot = DMatrix::zeros(d, 2 * d);
+                value.columns_mut(0, d).copy_from(&(&a0 * (1.0 - t)));
+                value.columns_mut(d, d).copy_from(&(&a1 * t));
+                dot.columns_mut(0, d).copy_from(&(-&a0));
+                dot.columns_mut(d, d).copy_from(&a1);
+                Jet {
+                    value,
+                    dot,
+                    ddot: DMatrix::zeros(d, 2 * d),
+                }
+            },
+            0.0,
+        )
+    }
+
     /// A path whose mean and factor are random quadratic polynomials in t (seeded): full
     /// covariance, for the identity tests. δ keeps Σ positive definite.
     pub fn random_polynomial(dim: usize, rng: &mut SeededRng, jitter: f64) -> Result<Self> {

@@ -54,3 +54,30 @@ fn linear_interpolant_hits_its_endpoints() {
     )
     .is_err());
 }
+
+#[test]
+fn independent_interpolant_has_the_interpolated_moments() {
+    use nalgebra::{DMatrix, DVector};
+    let a0 = DMatrix::from_row_slice(2, 2, &[1.4, 0.0, 0.3, 0.5]);
+    let a1 = DMatrix::from_row_slice(2, 2, &[0.2, -0.7, 0.9, 0.1]);
+    let (m0, m1) = (
+        DVector::from_vec(vec![0.0, 1.0]),
+        DVector::from_vec(vec![3.0, -1.0]),
+    );
+    let path = am_paths::GaussianPath::interpolant(m0.clone(), a0.clone(), m1.clone(), a1.clone())
+        .unwrap();
+    let (s0, s1) = (&a0 * a0.transpose(), &a1 * a1.transpose());
+    for &t in &[0.0, 0.3, 1.0] {
+        let m = path.moments(t);
+        let cov = &s0 * (1.0 - t).powi(2) + &s1 * (t * t);
+        assert!((m.cov.value - cov).abs().max() < 1e-14);
+        assert!(
+            (m.cov.dot - (&s0 * (-2.0 * (1.0 - t)) + &s1 * (2.0 * t)))
+                .abs()
+                .max()
+                < 1e-14
+        );
+        assert!((m.mean.value - (&m0 * (1.0 - t) + &m1 * t)).abs().max() < 1e-14);
+    }
+    assert!(am_paths::GaussianPath::interpolant(DVector::zeros(3), a0, m1, a1).is_err());
+}
