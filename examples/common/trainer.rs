@@ -62,6 +62,10 @@ pub struct Trainer {
     pub step: u64,
     /// Whether `model` lags behind the fused parameters.
     stale: bool,
+    /// (‖∇θ‖, |loss|) of the first 100 steps this trainer took: the divergence watch's baseline.
+    baseline: Vec<(f64, f64)>,
+    /// Whether the divergence warning was given.
+    warned: bool,
 }
 
 fn flat(model: &Mlp) -> Res<Vec<f32>> {
@@ -132,6 +136,8 @@ impl Trainer {
                 ema,
                 step: 0,
                 stale: false,
+                baseline: Vec::new(),
+                warned: false,
             },
             note,
         ))
@@ -193,6 +199,35 @@ impl Trainer {
             }
         }
         Ok(info)
+    }
+
+    /// The divergence watch: ‖∇θ‖ or −loss over 100× their largest values in the first 100 steps
+    /// this trainer took means the objective is running off to −∞ (e.g. a path between snapshots
+    /// that barely overlap): the loss still "improves" while the model degrades. Returns the
+    /// warning once.
+    pub fn watch(&mut self, info: &StepInfo, step: u64) -> Option<String> {
+        if self.baseline.len() < 100 {
+            self.baseline.push((info.grad_norm, info.loss.abs()));
+            return None;
+        }
+        if self.warned {
+            return None;
+        }
+        let g_max = self.baseline.iter().map(|e| e.0).fold(0.0, f64::max);
+        let l_max = self.baseline.iter().map(|e| e.1).fold(0.0, f64::max);
+        if info.grad_norm > 100.0 * g_max || (info.loss < 0.0 && -info.loss > 100.0 * l_max) {
+            self.warned = true;
+            return Some(format!(
+                "WARNING at step {step}: loss {:+.3e}, ‖∇θ‖ = {:.2e} (largest over the first 100 \
+                 steps: |loss| {l_max:.2e}, ‖∇θ‖ {g_max:.2e}). The objective is running off to −∞: \
+                 training is diverging although the loss keeps falling. The path between the data's \
+                 time points probably has unbounded kinetic energy (neighbouring snapshots that \
+                 barely overlap): use the OT-paired path, smooth the data, or stop early by the \
+                 held-out loss.",
+                info.loss, info.grad_norm
+            ));
+        }
+        None
     }
 
     /// The AM objective of `batch` under the current parameters, without a step: on held-out
@@ -407,7 +442,6 @@ pub fn train(
     pb.set_prefix(s.label.to_string());
     let started = std::time::Instant::now();
     let mut last = f64::NAN;
-    let (mut early, mut warned) = (Vec::new(), false);
     let save = |t: &mut Trainer,
                 rng: &SeededRng,
                 times: &action_matching::objectives::QuasiRandomTime|
@@ -439,27 +473,8 @@ pub fn train(
             }
         };
         last = info.loss;
-        // divergence watch: ‖∇θ‖ or −loss far above their early values means the objective is
-        // running off to −∞ (e.g. a path between snapshots that barely overlap): the loss still
-        // "improves" while the model degrades
-        if t.step <= 100 {
-            early.push((info.grad_norm, info.loss.abs()));
-        } else if !warned {
-            let g_max = early.iter().map(|e| e.0).fold(0.0, f64::max);
-            let l_max = early.iter().map(|e| e.1).fold(0.0, f64::max);
-            if info.grad_norm > 100.0 * g_max || (info.loss < 0.0 && -info.loss > 100.0 * l_max) {
-                warned = true;
-                let msg = format!(
-                    "{}: WARNING at step {k}: loss {:+.3e}, ‖∇θ‖ = {:.2e} (largest in the first 100 \
-                     steps: |loss| {l_max:.2e}, ‖∇θ‖ {g_max:.2e}). The objective is running off to −∞: \
-                     training is diverging although the loss keeps falling. The path between the \
-                     data's time points probably has unbounded kinetic energy (neighbouring snapshots \
-                     that barely overlap): use the OT-paired path, smooth the data, or stop early by \
-                     the held-out loss.",
-                    s.label, info.loss, info.grad_norm
-                );
-                pb.suspend(|| eprintln!("{msg}"));
-            }
+        if let Some(msg) = t.watch(&info, k) {
+            pb.suspend(|| eprintln!("{}: {msg}", s.label));
         }
         if k % 10 == 0 || k == s.steps {
             pb.set_position(k);

@@ -20,6 +20,8 @@ struct Coupling {
 pub struct OtPairedPath {
     data: Snapshots,
     couplings: Vec<Coupling>,
+    /// ε of the Brownian-bridge noise between paired cells (0: straight lines).
+    bridge: f64,
 }
 
 impl OtPairedPath {
@@ -61,7 +63,28 @@ impl OtPairedPath {
                 cost: plan.cost,
             });
         }
-        Ok(Self { data, couplings })
+        Ok(Self {
+            data,
+            couplings,
+            bridge: 0.0,
+        })
+    }
+
+    /// Adds Brownian-bridge noise between paired cells: x_t = (1 − s)x_k + s·x_{k+1} +
+    /// ε√(s(1 − s)Δτ_k)·z, z ~ N(0, I), with s ∈ [0, 1] the position inside the segment and Δτ_k its
+    /// length in unit time — the bridge of dX = ε dW pinned at the pair, so the path's marginals are
+    /// smooth between snapshots (a first step towards the Schrödinger bridge of entropic AM).
+    /// Without it the marginals between snapshots are atomic, and entropic AM's ε²/2·E[Δs] term
+    /// can be driven to −∞ by sharp negative curvature at the atoms.
+    pub fn with_bridge_noise(mut self, eps: f64) -> std::result::Result<Self, DataError> {
+        if !(eps >= 0.0 && eps.is_finite()) {
+            return Err(DataError::Argument {
+                arg: "eps",
+                reason: format!("must be finite and ≥ 0, got {eps}"),
+            });
+        }
+        self.bridge = eps;
+        Ok(self)
     }
 
     /// The snapshot times on [0, 1].
@@ -128,7 +151,16 @@ impl Marginals for OtPairedPath {
                 .min(c.entries.len() - 1);
             let (i, j, _) = c.entries[e];
             let (x, y) = (self.data.group(k), self.data.group(k + 1));
-            out.extend((0..d).map(|a| (1.0 - s) * x[i * d + a] + s * y[j * d + a]));
+            let sd = if self.bridge > 0.0 {
+                let times = self.data.times();
+                self.bridge * (s * (1.0 - s) * (times[k + 1] - times[k])).sqrt()
+            } else {
+                0.0
+            };
+            for a in 0..d {
+                let noise = if sd > 0.0 { sd * rng.normal() } else { 0.0 };
+                out.push((1.0 - s) * x[i * d + a] + s * y[j * d + a] + noise);
+            }
         }
         am_core::rng::tensor_from_f64(out, &[t.len(), d], dtype, device)
     }

@@ -545,3 +545,41 @@ fn snapshots_from_per_time_arrays_are_validated() {
         })
     ));
 }
+
+/// With bridge noise, a single pair x₀ = 0 → x₁ = 1 over a segment of length 1/2 gives
+/// x_t ~ N(s, ε²s(1 − s)/2) inside it; at the snapshot times the noise vanishes.
+#[test]
+fn ot_paired_path_bridge_noise_has_the_bridge_variance() {
+    use am_core::{DType, Device, Marginals};
+    use am_paths::OtPairedPath;
+    let s = Snapshots::from_rows("memory", &[0.0, 1.0, 1.0], 3, 1, &[0.0, 1.0, 2.0]).unwrap();
+    let eps = 0.6;
+    let path = OtPairedPath::new(&s)
+        .unwrap()
+        .with_bridge_noise(eps)
+        .unwrap();
+    let n = 40_000;
+    let mut rng = SeededRng::new(3);
+    let x: Vec<f64> = path
+        .sample(&vec![0.25; n], &mut rng, DType::F64, &Device::Cpu)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    let mean = x.iter().sum::<f64>() / n as f64;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64;
+    let want = eps * eps * 0.25 * 0.5; // s = 1/2 inside the first segment of length 1/2
+    assert!((mean - 0.5).abs() < 0.01, "{mean}");
+    assert!((var - want).abs() < 0.05 * want, "{var} vs {want}");
+    let at_snapshot = path
+        .sample(&[0.5], &mut rng, DType::F64, &Device::Cpu)
+        .unwrap()
+        .to_vec2::<f64>()
+        .unwrap();
+    assert_eq!(at_snapshot[0][0], 1.0);
+    assert!(OtPairedPath::new(&s)
+        .unwrap()
+        .with_bridge_noise(-1.0)
+        .is_err());
+}
