@@ -60,6 +60,15 @@ impl JetShape {
         }
     }
 
+    /// Tangents along t and x₁…x_D only: the second-order row is carried but sums nothing
+    /// (non-scalar heads without a Laplacian).
+    pub fn first_order(dim: usize) -> Self {
+        Self {
+            k: dim + 1,
+            second: (1, 0),
+        }
+    }
+
     /// Rows per sample in the jet block (tangents + second order).
     pub fn rows(&self) -> usize {
         self.k + 1
@@ -111,7 +120,7 @@ impl<T: Real> FusedMlp<T> {
     }
 
     /// The value forward over the first `r` rows of a₀: z_l = a_l W_l + b_l, a_{l+1} = σ(z_l),
-    /// keeping σ′, σ″ (and σ‴ with `third`); leaves s = κ·z_{L−1} in `w.z[L−1][..r]`.
+    /// keeping σ′, σ″ (and σ‴ with `third`); leaves h = κ(a_{L−1}W + b) in `w.z[L−1][..r·m]`.
     pub(crate) fn forward_values(&self, w: &mut Workspace<T>, r: usize, third: bool) {
         let layers = self.num_layers();
         for l in 0..layers {
@@ -148,8 +157,7 @@ impl<T: Real> FusedMlp<T> {
                     w.threads,
                 );
             } else {
-                let kappa = T::of(self.config.output_scale);
-                z.iter_mut().for_each(|v| *v = kappa * (*v + bl[0]));
+                finish_output(z, bl, o, T::of(self.config.output_scale));
             }
         }
     }
@@ -208,7 +216,7 @@ impl<T: Real> FusedMlp<T> {
             } else {
                 let kappa = T::of(self.config.output_scale);
                 let (zv, zj) = z.split_at_mut(r * o);
-                zv.iter_mut().for_each(|v| *v = kappa * (*v + bl[0]));
+                finish_output(zv, bl, o, kappa);
                 zj.iter_mut().for_each(|v| *v *= kappa);
             }
         }
@@ -245,6 +253,15 @@ impl<T: Real> FusedMlp<T> {
                     .zip(&v[i * d..(i + 1) * d])
                     .for_each(|(o, x)| *o = T::of(*x));
             }
+        }
+    }
+}
+
+/// The output layer's value rows: h = κ(z + b), row by row (width `o`).
+fn finish_output<T: Real>(z: &mut [T], b: &[T], o: usize, kappa: T) {
+    for row in z.chunks_exact_mut(o) {
+        for (v, b) in row.iter_mut().zip(b) {
+            *v = kappa * (*v + *b);
         }
     }
 }

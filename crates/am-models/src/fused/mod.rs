@@ -21,6 +21,7 @@ mod blocks;
 mod denormal;
 pub mod first_order;
 mod forward;
+mod head;
 pub mod jet_backward;
 mod matmul;
 mod network;

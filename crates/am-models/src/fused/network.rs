@@ -9,7 +9,8 @@ use am_core::{Error as CoreError, Result as CoreResult};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// An MLP action s = h(e(t), x) (scalar head) whose parameters live in one flat host buffer
+/// An MLP action s = head(h(e(t), x)) (s = h, or s = ½‖x − h‖²) whose parameters live in one
+/// flat host buffer
 /// `[W₀, b₀, W₁, b₁, …]` (W stored `(in, out)`, the order of [`Mlp`]'s parameters).
 ///
 /// It serves two purposes:
@@ -62,10 +63,10 @@ impl<T: Real> Clone for FusedMlp<T> {
 }
 
 impl<T: Real> FusedMlp<T> {
-    /// Whether a model with this configuration has a fused path (scalar head; every activation
-    /// and time embedding).
+    /// Whether a model with this configuration has a fused path (scalar and ½‖x − h‖² heads;
+    /// every activation and time embedding).
     pub fn supports(config: &MlpConfig) -> bool {
-        config.head == Head::Scalar
+        matches!(config.head, Head::Scalar | Head::HalfSquaredDistance)
     }
 
     /// A host copy of `mlp`'s parameters, converted to `T`. Uses rayon's current thread count.
@@ -73,13 +74,13 @@ impl<T: Real> FusedMlp<T> {
         let config = mlp.config().clone();
         if !Self::supports(&config) {
             return Err(CoreError::Unsupported(format!(
-                "the fused MLP step needs the scalar head, not {:?}",
+                "the fused MLP step covers the scalar and ½‖x − h‖² heads, not {:?}",
                 config.head
             )));
         }
         let mut widths = vec![config.time_embedding.width() + config.dim];
         widths.extend(&config.hidden);
-        widths.push(1);
+        widths.push(config.head.output_width(config.dim));
         let mut params = Vec::new();
         let mut offsets = Vec::new();
         for (w, b) in mlp.layers() {

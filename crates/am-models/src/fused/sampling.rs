@@ -3,8 +3,10 @@
 
 use super::denormal::FlushDenormals;
 use super::forward::{Inputs, JetShape};
+use super::head;
 use super::workspace::Workspace;
 use super::{FusedMlp, Real};
+use crate::Head;
 use am_core::candle::{Tensor, Var};
 use am_core::{check, Action, ActionEval, Derivatives, Error as CoreError, LaplacianMode, Result};
 use std::sync::Mutex;
@@ -55,9 +57,17 @@ impl<T: Real> Action for FusedMlp<T> {
         };
         self.write_inputs(w, &inputs, n);
         self.forward_values(w, n, false);
-        let s = w.z[self.num_layers() - 1][..n]
-            .iter()
-            .map(|v| v.f64())
+        let d = self.config.dim;
+        let m = self.config.head.output_width(d);
+        let h = &w.z[self.num_layers() - 1];
+        let s = (0..n)
+            .map(|i| {
+                head::value(
+                    self.config.head,
+                    &h[i * m..(i + 1) * m],
+                    &xv[i * d..(i + 1) * d],
+                )
+            })
             .collect();
         tensor(s, &[n, 1], x)
     }
@@ -220,7 +230,7 @@ impl<T: Real> FusedMlp<T> {
             t,
             xt: x,
         };
-        if !with_lap {
+        if !with_lap && self.config.head == Head::Scalar {
             self.write_inputs(w, &inputs, 2 * n);
             self.forward_values(w, n, false);
             self.reverse_sweep(w, n, n);
@@ -238,20 +248,32 @@ impl<T: Real> FusedMlp<T> {
                 }
             }
         } else {
-            let shape = JetShape::new(d, probe.is_some());
+            let shape = if with_lap {
+                JetShape::new(d, probe.is_some())
+            } else {
+                JetShape::first_order(d)
+            };
             let jr = shape.rows();
+            let m = self.config.head.output_width(d);
             self.write_inputs(w, &inputs, n + n * jr);
             self.write_jet_inputs(w, n, n, shape, probe);
             self.forward_jet(w, n, n, shape);
             let z = &w.z[last];
             for i in 0..n {
-                out.s[i] = z[i].f64();
-                let blk = &z[n + i * jr..n + (i + 1) * jr];
-                out.dt[i] = blk[0].f64();
-                for j in 0..d {
-                    out.grad[i * d + j] = blk[1 + j].f64();
+                let v = head::jet_values(
+                    self.config.head,
+                    &z[i * m..(i + 1) * m],
+                    &z[(n + i * jr) * m..(n + (i + 1) * jr) * m],
+                    &x[i * d..(i + 1) * d],
+                    probe.map(|p| &p[i * d..(i + 1) * d]),
+                    shape,
+                    &mut out.grad[i * d..(i + 1) * d],
+                );
+                out.s[i] = v.s;
+                out.dt[i] = v.dt;
+                if with_lap {
+                    out.lap[i] = v.second;
                 }
-                out.lap[i] = blk[shape.k].f64();
             }
         }
     }

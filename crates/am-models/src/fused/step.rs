@@ -8,8 +8,10 @@
 use super::adam::FusedAdam;
 use super::denormal::FlushDenormals;
 use super::forward::{Inputs, JetShape};
+use super::head;
 use super::workspace::{room, Workspace};
 use super::{FusedMlp, Real};
+use crate::Head;
 use am_core::{AmTerms, Error as CoreError, Result as CoreResult, TermsLaplacian};
 
 /// The value of one fused step.
@@ -133,8 +135,9 @@ impl<T: Real> FusedMlp<T> {
         };
         let w = &mut sh.work;
         let r = n0 + n1 + n;
+        let scalar = self.config.head == Head::Scalar;
         match &terms.laplacian {
-            TermsLaplacian::None => {
+            TermsLaplacian::None if scalar => {
                 self.write_inputs(w, &inputs, r + n);
                 self.forward_values(w, r, false);
                 self.reverse_sweep(w, r, n);
@@ -143,40 +146,59 @@ impl<T: Real> FusedMlp<T> {
                 self.backward_first_order(w, &mut sh.grad, r, n);
                 out
             }
-            TermsLaplacian::Exact | TermsLaplacian::Hutchinson(_) => {
+            _ => {
                 let probe = match &terms.laplacian {
                     TermsLaplacian::Hutchinson(v) => Some(v.as_slice()),
                     _ => None,
                 };
-                let shape = JetShape::new(d, probe.is_some());
+                let shape = match terms.laplacian {
+                    TermsLaplacian::None => JetShape::first_order(d),
+                    _ => JetShape::new(d, probe.is_some()),
+                };
                 self.write_inputs(w, &inputs, r + n * shape.rows());
                 self.write_jet_inputs(w, r, n, shape, probe);
                 self.forward_jet(w, r, n, shape);
-                let out = self.jet_adjoints(w, terms, (n0, n1, n), shape);
+                let out = self.jet_adjoints(w, terms, (n0, n1, n), shape, probe);
                 self.backward_jet(w, &mut sh.grad, r, n, shape);
                 out
             }
         }
     }
 
-    /// The output adjoints of the boundary rows and of s at the rows at t_i:
-    /// ∂L/∂z_{L−1} = κ·(ω(0)/N₀, −ω(1)/N₁, c_i(ω_iλs_i + ω′_i)).
+    /// The output adjoints of the value rows (width m): κ·∂(coef·s)/∂h with coef = ω(0)/N₀ on
+    /// the x₀ rows, −ω(1)/N₁ on the x₁ rows and c_i(ω_iλs_i + ω′_i) on the rows at t_i.
     fn value_adjoints(
         &self,
         bar: &mut [T],
         terms: &AmTerms,
-        s: &[T],
-        (n0, n1, _n): (usize, usize, usize),
+        h: &[T],
+        (n0, n1, n): (usize, usize, usize),
     ) {
+        let d = self.config.dim;
+        let head = self.config.head;
+        let m = head.output_width(d);
         let kappa = self.config.output_scale;
         let [w0, w1] = terms.boundary_weights;
-        bar[..n0].fill(T::of(kappa * w0 / n0 as f64));
-        bar[n0..n0 + n1].fill(T::of(-kappa * w1 / n1 as f64));
-        for (i, b) in bar[n0 + n1..].iter_mut().enumerate() {
-            let si = s[n0 + n1 + i].f64();
-            *b = T::of(
-                kappa * terms.scale[i] * (terms.omega[i] * terms.growth * si + terms.omega_dot[i]),
-            );
+        let mut adj = vec![0.0; m];
+        for row in 0..n0 + n1 + n {
+            let (x, coef) = if row < n0 {
+                (&terms.x0[row * d..(row + 1) * d], w0 / n0 as f64)
+            } else if row < n0 + n1 {
+                let i = row - n0;
+                (&terms.x1[i * d..(i + 1) * d], -w1 / n1 as f64)
+            } else {
+                let i = row - n0 - n1;
+                let hs = &h[row * m..(row + 1) * m];
+                let si = head::value(head, hs, &terms.xt[i * d..(i + 1) * d]);
+                (
+                    &terms.xt[i * d..(i + 1) * d],
+                    terms.scale[i] * (terms.omega[i] * terms.growth * si + terms.omega_dot[i]),
+                )
+            };
+            head::value_adjoint(head, &h[row * m..(row + 1) * m], x, coef, &mut adj);
+            for (b, a) in bar[row * m..(row + 1) * m].iter_mut().zip(&adj) {
+                *b = T::of(kappa * a);
+            }
         }
     }
 
@@ -234,45 +256,93 @@ impl<T: Real> FusedMlp<T> {
         terms: &AmTerms,
         (n0, n1, n): (usize, usize, usize),
         shape: JetShape,
+        probe: Option<&[f64]>,
     ) -> FusedLoss {
         let d = self.config.dim;
+        let head = self.config.head;
+        let m = head.output_width(d);
         let jr = shape.rows();
         let r = n0 + n1 + n;
         let last = self.num_layers() - 1;
         let out = &w.z[last];
-        let s: Vec<f64> = out[..r].iter().map(|v| v.f64()).collect();
+        let row_s = |rows: &[f64], row: usize, k: usize| {
+            head::value(
+                head,
+                &out[row * m..(row + 1) * m],
+                &rows[k * d..(k + 1) * d],
+            )
+        };
+        let s0: Vec<f64> = (0..n0).map(|k| row_s(&terms.x0, k, k)).collect();
+        let s1: Vec<f64> = (0..n1).map(|k| row_s(&terms.x1, n0 + k, k)).collect();
+        let mut s = vec![0.0; n];
         let mut grad = vec![0.0; n * d];
         let mut dt = vec![0.0; n];
         let mut lap = vec![0.0; n];
         for i in 0..n {
-            let blk = &out[r + i * jr..r + (i + 1) * jr];
-            dt[i] = blk[0].f64();
-            for j in 0..d {
-                grad[i * d + j] = blk[1 + j].f64();
-            }
-            lap[i] = blk[shape.k].f64();
+            let row = n0 + n1 + i;
+            let v = head::jet_values(
+                head,
+                &out[row * m..(row + 1) * m],
+                &out[(r + i * jr) * m..(r + (i + 1) * jr) * m],
+                &terms.xt[i * d..(i + 1) * d],
+                probe.map(|p| &p[i * d..(i + 1) * d]),
+                shape,
+                &mut grad[i * d..(i + 1) * d],
+            );
+            s[i] = v.s;
+            dt[i] = v.dt;
+            lap[i] = v.second;
         }
+        let with_lap = !matches!(terms.laplacian, TermsLaplacian::None);
         let (loss, integrand) = terms.evaluate(
-            &s[..n0],
-            &s[n0..n0 + n1],
-            &s[n0 + n1..],
+            &s0,
+            &s1,
+            &s,
             &grad,
             &dt,
-            Some(&lap),
+            if with_lap { Some(&lap) } else { None },
         );
-        let zs: Vec<T> = out[..r].to_vec();
+        let h: Vec<T> = out[..r * m].to_vec();
+        let jets: Vec<T> = out[r * m..(r + n * jr) * m].to_vec();
         let kappa = self.config.output_scale;
-        let bar = room(&mut w.bar[last], r + n * jr);
-        self.value_adjoints(&mut bar[..r], terms, &zs, (n0, n1, n));
+        let bar = room(&mut w.bar[last], (r + n * jr) * m);
+        self.value_adjoints(&mut bar[..r * m], terms, &h, (n0, n1, n));
+        let (mut h_bar, mut jet_bar) = (vec![0.0; m], vec![0.0; jr * m]);
+        let mut g_bar = vec![0.0; d];
         for i in 0..n {
-            let cw = kappa * terms.scale[i] * terms.omega[i];
-            let blk = &mut bar[r + i * jr..r + (i + 1) * jr];
-            blk.fill(T::ZERO);
-            blk[0] = T::of(cw);
+            let cw = terms.scale[i] * terms.omega[i];
+            let row = n0 + n1 + i;
             for j in 0..d {
-                blk[1 + j] = T::of(cw * grad[i * d + j]);
+                g_bar[j] = cw * grad[i * d + j];
             }
-            blk[shape.k] = T::of(cw * terms.half_eps_sq[i]);
+            let c = head::HeadCoefficients {
+                s: terms.scale[i] * (terms.omega[i] * terms.growth * s[i] + terms.omega_dot[i]),
+                dt: cw,
+                second: if with_lap {
+                    cw * terms.half_eps_sq[i]
+                } else {
+                    0.0
+                },
+            };
+            head::jet_adjoints(
+                head,
+                &h[row * m..(row + 1) * m],
+                &jets[i * jr * m..(i + 1) * jr * m],
+                &terms.xt[i * d..(i + 1) * d],
+                probe.map(|p| &p[i * d..(i + 1) * d]),
+                shape,
+                &c,
+                &g_bar,
+                &mut h_bar,
+                &mut jet_bar,
+            );
+            for (b, v) in bar[row * m..(row + 1) * m].iter_mut().zip(&h_bar) {
+                *b = T::of(kappa * v);
+            }
+            let blk = &mut bar[(r + i * jr) * m..(r + (i + 1) * jr) * m];
+            for (b, v) in blk.iter_mut().zip(&jet_bar) {
+                *b = T::of(kappa * v);
+            }
         }
         FusedLoss { loss, integrand }
     }

@@ -80,6 +80,10 @@ fn rng_tensor(rows: usize, cols: usize) -> Tensor {
 }
 
 fn mlp(act: Activation, emb: TimeEmbedding, d: usize, dtype: DType) -> Mlp {
+    mlp_with_head(act, emb, d, dtype, Head::Scalar)
+}
+
+fn mlp_with_head(act: Activation, emb: TimeEmbedding, d: usize, dtype: DType, head: Head) -> Mlp {
     Mlp::new(
         MlpConfig {
             dim: d,
@@ -87,6 +91,7 @@ fn mlp(act: Activation, emb: TimeEmbedding, d: usize, dtype: DType) -> Mlp {
             activation: act,
             time_embedding: emb,
             output_scale: 0.7,
+            head,
             ..Default::default()
         },
         &mut SeededRng::new(3),
@@ -145,7 +150,12 @@ fn compare<T: Real>(dtype: DType, tol: f64) {
                 Activation::Softplus,
                 Activation::Gelu,
             ] {
-                let m = mlp(act, emb, d, dtype);
+                // the scalar head with raw time, ½‖x − h‖² (the hydrogen model's) with sinusoidal
+                let head = match emb {
+                    TimeEmbedding::Raw => Head::Scalar,
+                    _ => Head::HalfSquaredDistance,
+                };
+                let m = mlp_with_head(act, emb, d, dtype, head);
                 let mut fused = FusedMlp::<T>::from_mlp(&m).unwrap();
                 for (c, (name, config)) in configs().into_iter().enumerate() {
                     // one block, or three row blocks (uneven: 19, 13 and 24 rows) summed
@@ -156,7 +166,7 @@ fn compare<T: Real>(dtype: DType, tol: f64) {
                     let out = fused.loss_and_grad(&terms).unwrap();
                     let fg: Vec<f64> = fused.grad().iter().map(|v| v.f64()).collect();
                     let what = format!(
-                        "{name}, {act:?}, {emb:?}, d = {d}, {dtype:?}, {} blocks",
+                        "{name}, {act:?}, {emb:?}, {head:?}, d = {d}, {dtype:?}, {} blocks",
                         fused.threads()
                     );
                     assert!(
@@ -241,12 +251,17 @@ fn fused_adam_steps_equal_generic_adam_steps() {
 
 #[test]
 fn fused_action_evaluates_like_the_mlp() {
-    for act in [Activation::Silu, Activation::Gelu] {
-        let m = mlp(
+    for (act, head) in [
+        (Activation::Silu, Head::Scalar),
+        (Activation::Gelu, Head::Scalar),
+        (Activation::Tanh, Head::HalfSquaredDistance),
+    ] {
+        let m = mlp_with_head(
             act,
             TimeEmbedding::Sinusoidal { frequencies: 1 },
             3,
             DType::F64,
+            head,
         );
         let mut fused = FusedMlp::<f64>::from_mlp(&m).unwrap();
         // 11 rows: one block; 700 rows over 3 threads: row blocks of 233, 233 and 234
@@ -304,7 +319,7 @@ fn fused_path_rejects_what_it_cannot_do() {
         MlpConfig {
             dim: 2,
             hidden: vec![4],
-            head: Head::HalfSquaredDistance,
+            head: Head::InnerProduct,
             ..Default::default()
         },
         &mut SeededRng::new(1),
