@@ -7,13 +7,14 @@
 //! fairly (the double-backward switch slows every backward), so the mode is chosen by an
 //! environment variable: `AM_BENCH_DERIVATION=fused|explicit|double-backward`.
 //! `AM_BENCH_BATCH` (default 256) and `AM_BENCH_DIMS` (default "3,5") set the sizes,
-//! `AM_BENCH_SAMPLES` (default 20) criterion's sample count. `AM_BENCH_PEAK=1` instead prints the
+//! `AM_BENCH_SAMPLES` (default 20) criterion's sample count; `AM_BENCH_HEAD=half-squared-distance`
+//! and `AM_BENCH_LAYERS=4` give the hydrogen reference model. `AM_BENCH_PEAK=1` instead prints the
 //! GFLOP/s of the fused step's matrix kernel on a 4096³ product (`PEAK gflops=…`) and exits.
 //! Run with `RAYON_NUM_THREADS=k` and `taskset` to pin threads (see `benches/compare_cpu.sh`).
 
 use action_matching::core::train::{Adam, AdamConfig};
 use action_matching::core::{double_backward, Action, DType, Device, SeededRng};
-use action_matching::models::{Derivation, FusedAdam, FusedMlp, Mlp, MlpConfig};
+use action_matching::models::{Derivation, FusedAdam, FusedMlp, Head, Mlp, MlpConfig};
 use action_matching::objectives::{ActionMatching, AmConfig, PathSample};
 use criterion::Criterion;
 use std::time::Duration;
@@ -74,6 +75,15 @@ fn main() {
                 .expect("AM_BENCH_DIMS: comma-separated integers")
         })
         .collect();
+    // the hydrogen reference model: AM_BENCH_HEAD=half-squared-distance AM_BENCH_LAYERS=4
+    let head = match std::env::var("AM_BENCH_HEAD").as_deref() {
+        Ok("half-squared-distance") => Head::HalfSquaredDistance,
+        _ => Head::Scalar,
+    };
+    let layers: usize = std::env::var("AM_BENCH_LAYERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let mut c = Criterion::default()
         .sample_size(
             std::env::var("AM_BENCH_SAMPLES")
@@ -92,8 +102,9 @@ fn main() {
             let mut rng = SeededRng::new(0);
             let cfg = MlpConfig {
                 dim: d,
-                hidden: vec![256; 5],
+                hidden: vec![256; layers],
                 derivation,
+                head,
                 ..Default::default()
             };
             let model = Mlp::new(cfg, &mut rng, DType::F32, &Device::Cpu).unwrap();

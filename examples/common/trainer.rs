@@ -1,5 +1,5 @@
 //! The training loop's state, shared by the examples: an MLP action trained with Action Matching
-//! through the fused host step (`--engine fused`, the default where it applies: scalar head,
+//! through the fused host step (`--engine fused`, the default where it applies: scalar or ½‖x − h‖² head,
 //! quadratic cost, CPU) or the generic candle path (`--engine generic`), with Adam, an optional
 //! EMA of the parameters, divergence checks and checkpoints that resume bit-for-bit.
 

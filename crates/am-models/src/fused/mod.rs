@@ -8,8 +8,9 @@
 //! - the first-order kernel (deterministic and unbalanced AM) is reverse-over-forward
 //!   ([`first_order`]); the jet kernel (entropic AM, exact or Hutchinson Laplacian) is a reverse
 //!   pass through the stacked forward jet ([`jet_backward`]);
-//! - σ, σ′, σ″, σ‴ come from one pass per layer ([`activation`]); element-wise passes run on row
+//! - σ, σ′, σ″, σ‴ come from one pass per layer (`activation.rs`); element-wise passes run on row
 //!   blocks over rayon's threads, compiled for AVX-512/AVX2 at run time;
+//! - heads: s = h and s = ½‖x − h‖² (`head.rs`);
 //! - [`FusedMlp`] is also an [`am_core::Action`] for the samplers.
 //!
 //! The generic candle path of [`crate::Mlp`] is the reference: the tests require the same loss
