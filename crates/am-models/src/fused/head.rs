@@ -147,9 +147,7 @@ pub(crate) fn jet_adjoints<T: Real>(
         _ => {
             h_bar[0] = c.s;
             jet_bar[0] = c.dt;
-            for j in 0..d {
-                jet_bar[1 + j] = g_bar[j];
-            }
+            jet_bar[1..=d].copy_from_slice(&g_bar[..d]);
             jet_bar[shape.k] = c.second;
         }
     }
