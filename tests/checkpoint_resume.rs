@@ -34,7 +34,12 @@ fn fresh(engine: Engine) -> Trainer {
         lr: 1e-2,
         ..Default::default()
     };
-    Trainer::new(model, obj, adam, engine, Some(0.9)).unwrap().0
+    // clipping at 0.5 is active in these steps (‖∇θ‖ ≈ 1–3), so it is part of what resumes
+    Trainer::new(model, obj, adam, engine, Some(0.9))
+        .unwrap()
+        .0
+        .with_clip(0.5)
+        .unwrap()
 }
 
 fn run(

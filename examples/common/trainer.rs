@@ -3,7 +3,7 @@
 //! quadratic cost, CPU) or the generic candle path (`--engine generic`), with Adam, an optional
 //! EMA of the parameters, divergence checks and checkpoints that resume bit-for-bit.
 
-use action_matching::core::train::{grad_norm, Adam, AdamConfig};
+use action_matching::core::train::{clip_grad_norm, grad_norm, Adam, AdamConfig};
 use action_matching::core::{Checkpoint, DType, Device, SeededRng, Tensor};
 use action_matching::models::{FusedAdam, FusedMlp, Mlp};
 use action_matching::objectives::{ActionMatching, PathSample};
@@ -66,6 +66,8 @@ pub struct Trainer {
     baseline: Vec<(f64, f64)>,
     /// Whether the divergence warning was given.
     warned: bool,
+    /// Global-norm gradient clipping (the reference runs use 1).
+    clip: Option<f64>,
 }
 
 fn flat(model: &Mlp) -> Res<Vec<f32>> {
@@ -138,9 +140,19 @@ impl Trainer {
                 stale: false,
                 baseline: Vec::new(),
                 warned: false,
+                clip: None,
             },
             note,
         ))
+    }
+
+    /// Clips the gradient to global norm `max_norm` before each update.
+    pub fn with_clip(mut self, max_norm: f64) -> Res<Self> {
+        if !(max_norm > 0.0 && max_norm.is_finite()) {
+            return Err(format!("--clip must be > 0, got {max_norm}").into());
+        }
+        self.clip = Some(max_norm);
+        Ok(self)
     }
 
     /// The engine in use.
@@ -158,13 +170,14 @@ impl Trainer {
             Inner::Fused { net, adam } => {
                 let terms = self.objective.terms(self.model.config().dim, batch, rng)?;
                 let before = net.params().to_vec();
-                let out = net.train_step(&terms, adam, lr)?;
-                let g = net
-                    .grad()
-                    .iter()
-                    .map(|v| (*v as f64).powi(2))
-                    .sum::<f64>()
-                    .sqrt();
+                let (out, g) = match self.clip {
+                    Some(c) => net.train_step_clipped(&terms, adam, lr, c)?,
+                    None => {
+                        let out = net.train_step(&terms, adam, lr)?;
+                        let g = net.grad().iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
+                        (out, g.sqrt())
+                    }
+                };
                 if !out.loss.is_finite() || !g.is_finite() {
                     net.set_params(&before)?;
                     return Err(non_finite(self.step + 1, out.loss, g).into());
@@ -178,10 +191,14 @@ impl Trainer {
             Inner::Generic { adam } => {
                 let out = self.objective.loss(&self.model, batch, rng)?;
                 let loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
-                let grads = out.loss.backward()?;
+                let mut grads = out.loss.backward()?;
                 let g = grad_norm(&grads, adam.vars())?;
                 if !loss.is_finite() || !g.is_finite() {
                     return Err(non_finite(self.step + 1, loss, g).into());
+                }
+                if let Some(c) = self.clip {
+                    let vars = adam.vars().to_vec();
+                    clip_grad_norm(&mut grads, &vars, c)?;
                 }
                 adam.step(&grads, lr)?;
                 StepInfo { loss, grad_norm: g }

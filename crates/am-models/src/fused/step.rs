@@ -63,6 +63,46 @@ impl<T: Real> FusedMlp<T> {
         self.step(terms, Some((adam, lr)))
     }
 
+    /// [`FusedMlp::train_step`] with the gradient scaled by max_norm/(‖g‖ + 1e-6) when ‖g‖ exceeds
+    /// `max_norm` (the reference runs clip at 1; the convention of `am_core::train::clip_grad_norm`): the gradient is complete before the update, so the update is a
+    /// separate pass. Returns the loss and the norm before clipping.
+    pub fn train_step_clipped(
+        &mut self,
+        terms: &AmTerms,
+        adam: &mut FusedAdam<T>,
+        lr: f64,
+        max_norm: f64,
+    ) -> CoreResult<(FusedLoss, f64)> {
+        if !(max_norm > 0.0 && max_norm.is_finite()) {
+            return Err(CoreError::OutOfRange {
+                arg: "max_norm",
+                value: max_norm,
+                allowed: "(0, ∞)",
+            });
+        }
+        let out = self.step(terms, None)?;
+        let norm = self
+            .grad
+            .iter()
+            .map(|g| g.f64() * g.f64())
+            .sum::<f64>()
+            .sqrt();
+        if !norm.is_finite() {
+            return Err(CoreError::NonFinite {
+                arg: "gradient norm",
+                value: norm,
+                index: 0,
+            });
+        }
+        if norm > max_norm {
+            // PyTorch's (and am_core::train::clip_grad_norm's) convention
+            let scale = T::of(max_norm / (norm + 1e-6));
+            self.grad.iter_mut().for_each(|g| *g *= scale);
+        }
+        adam.apply(&mut self.params, &self.grad, lr)?;
+        Ok((out, norm))
+    }
+
     fn step(
         &mut self,
         terms: &AmTerms,

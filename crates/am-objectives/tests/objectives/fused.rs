@@ -250,6 +250,48 @@ fn fused_adam_steps_equal_generic_adam_steps() {
 }
 
 #[test]
+fn clipped_fused_steps_equal_generic_clipped_steps() {
+    use am_core::train::clip_grad_norm;
+    let b = batch(DType::F64, 2);
+    let m = mlp(Activation::Silu, TimeEmbedding::Raw, 2, DType::F64);
+    let obj = ActionMatching::new(AmConfig::entropic(0.5)).unwrap();
+    let ac = AdamConfig {
+        lr: 1e-2,
+        ..Default::default()
+    };
+    let mut fused = FusedMlp::<f64>::from_mlp(&m).unwrap();
+    let mut fadam = FusedAdam::new(fused.params().len(), ac).unwrap();
+    let mut adam = Adam::new(m.parameters(), ac).unwrap();
+    for _ in 0..3 {
+        let mut grads = obj
+            .loss(&m, &b, &mut SeededRng::new(9))
+            .unwrap()
+            .loss
+            .backward()
+            .unwrap();
+        let norm = clip_grad_norm(&mut grads, &m.parameters(), 0.05).unwrap();
+        adam.step(&grads, ac.lr).unwrap();
+        let terms = obj.terms(2, &b, &mut SeededRng::new(9)).unwrap();
+        let (_, fnorm) = fused
+            .train_step_clipped(&terms, &mut fadam, ac.lr, 0.05)
+            .unwrap();
+        // equal to 1e-12 at the first step; Adam then amplifies the 1e-13 differences (≈ 1e-9)
+        assert!((fnorm - norm).abs() < 1e-7 * norm, "{fnorm} vs {norm}");
+        assert!(norm > 0.05, "the test must clip");
+    }
+    let mut generic = Vec::new();
+    for var in m.parameters() {
+        generic.extend(var.flatten_all().unwrap().to_vec1::<f64>().unwrap());
+    }
+    let err = relative(fused.params(), &generic);
+    assert!(err < 1e-8, "parameters differ by {err:.2e}");
+    let terms = obj.terms(2, &b, &mut SeededRng::new(9)).unwrap();
+    assert!(fused
+        .train_step_clipped(&terms, &mut fadam, 1e-3, 0.0)
+        .is_err());
+}
+
+#[test]
 fn fused_action_evaluates_like_the_mlp() {
     for (act, head) in [
         (Activation::Silu, Head::Scalar),
