@@ -21,7 +21,6 @@
 
 mod common;
 
-use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{DType, Device, Diffusion, GradientField, Marginals, SeededRng};
 use action_matching::metrics::{mmd2, w2_equal, Kernel, MmdEstimator};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
@@ -30,7 +29,7 @@ use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::{MixturePath, OtPairedPath, Snapshots};
 use action_matching::solvers::euler_maruyama;
 use common::plot::{ramp, Canvas};
-use common::trainer::{train, Engine, LoopSettings, Trainer};
+use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
 use std::path::PathBuf;
 
 const HELP: &str = "branching: entropic AM on a branching time course with 5, 10 and 15 time points (Fig. 2 setting)
@@ -104,28 +103,17 @@ fn main() {
                 DType::F32,
                 &Device::Cpu,
             )?;
-            let (mut trainer, note) = Trainer::new(
+            let mut trainer = adam_trainer(
                 model,
                 ActionMatching::new(AmConfig::entropic(eps))?,
-                AdamConfig {
-                    lr: 1e-3,
-                    ..Default::default()
-                },
+                1e-3,
                 engine,
-                None,
+                "branching",
             )?;
-            if let Some(n) = note {
-                println!("{n}");
-            }
             let label = format!("T={points}");
             let settings = LoopSettings {
                 steps,
-                schedule: Warmup {
-                    lr: 1e-3,
-                    steps: steps.min(200),
-                    cosine_total: Some(steps),
-                    floor: 0.02,
-                },
+                schedule: warmup_cosine(1e-3, steps, 0.02),
                 checkpoint: Some(&out.join(format!("t{points}.safetensors"))),
                 every,
                 resume: args.flag("resume"),

@@ -13,7 +13,6 @@
 
 mod common;
 
-use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{
     Action, ConvexCost, DType, Derivatives, Device, GradientField, Marginals, QuadraticCost,
     SeededRng, Tensor,
@@ -24,7 +23,7 @@ use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRan
 use action_matching::paths::GaussianPath;
 use action_matching::solvers::{integrate, Method, OdeConfig};
 use common::plot::Canvas;
-use common::trainer::{train, Engine, LoopSettings, Trainer};
+use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
 use nalgebra::{DMatrix, DVector};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -110,28 +109,11 @@ fn main() {
             if let Some(c) = cost {
                 objective = objective.with_cost(c.clone());
             }
-            let (mut trainer, note) = Trainer::new(
-                model,
-                objective,
-                AdamConfig {
-                    lr: 1e-3,
-                    ..Default::default()
-                },
-                engine,
-                None,
-            )?;
-            if let Some(n) = note {
-                println!("({name}: {n})");
-            }
+            let mut trainer = adam_trainer(model, objective, 1e-3, engine, "convex_cost")?;
             let label = format!("cost {k}");
             let settings = LoopSettings {
                 steps,
-                schedule: Warmup {
-                    lr: 1e-3,
-                    steps: steps.min(200),
-                    cosine_total: Some(steps),
-                    floor: 0.02,
-                },
+                schedule: warmup_cosine(1e-3, steps, 0.02),
                 checkpoint: Some(&out.join(format!("cost{k}.safetensors"))),
                 every,
                 resume: args.flag("resume"),

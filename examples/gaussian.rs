@@ -19,7 +19,6 @@
 
 mod common;
 
-use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{
     Action, DType, Derivatives, Device, GradientField, Marginals, SeededRng, Tensor, VelocityField,
 };
@@ -30,7 +29,7 @@ use action_matching::paths::quadrature::gauss_legendre;
 use action_matching::paths::GaussianPath;
 use action_matching::solvers::{integrate, Method, OdeConfig};
 use common::plot::{ramp, Canvas};
-use common::trainer::{train, Engine, LoopSettings, Trainer};
+use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
 use nalgebra::{DMatrix, DVector};
 use std::path::PathBuf;
 
@@ -166,19 +165,13 @@ fn main() {
             DType::F32,
             &Device::Cpu,
         )?;
-        let (mut trainer, note) = Trainer::new(
+        let mut trainer = adam_trainer(
             model,
             ActionMatching::new(AmConfig::deterministic())?,
-            AdamConfig {
-                lr: 1e-3,
-                ..Default::default()
-            },
+            1e-3,
             engine,
-            None,
+            "gaussian",
         )?;
-        if let Some(n) = note {
-            println!("{n}");
-        }
         // a held-out batch, never trained on: its AM loss is GAP − K
         let held_out = PathSample::draw(
             &path,
@@ -198,12 +191,7 @@ fn main() {
             let target = stage.min(steps);
             let settings = LoopSettings {
                 steps: target,
-                schedule: Warmup {
-                    lr: 1e-3,
-                    steps: steps.min(200),
-                    cosine_total: Some(steps),
-                    floor: 0.02,
-                },
+                schedule: warmup_cosine(1e-3, steps, 0.02),
                 checkpoint: Some(&out.join("model.safetensors")),
                 every,
                 resume: args.flag("resume") && trainer.step == 0,

@@ -12,7 +12,6 @@
 
 mod common;
 
-use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{
     Action, DType, Derivatives, Device, GradientField, Marginals, SeededRng, Tensor,
 };
@@ -22,7 +21,7 @@ use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRan
 use action_matching::paths::{unbalanced_action_1d, Mixture1d};
 use action_matching::solvers::{integrate, integrate_weighted, Method, OdeConfig};
 use common::plot::Canvas;
-use common::trainer::{train, Engine, LoopSettings, Trainer};
+use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
 use std::path::PathBuf;
 
 const HELP: &str = "unbalanced: Unbalanced Action Matching on q_t = α_t N(−5,1) + (1−α_t) N(5,1) (App. E.3, Fig. 7)
@@ -114,27 +113,16 @@ fn main() {
             ("uAM", AmConfig::unbalanced(lambda)),
             ("AM", AmConfig::deterministic()),
         ] {
-            let (mut trainer, note) = Trainer::new(
+            let mut trainer = adam_trainer(
                 model(seed)?,
                 ActionMatching::new(config.clone())?,
-                AdamConfig {
-                    lr: 1e-3,
-                    ..Default::default()
-                },
+                1e-3,
                 engine,
-                None,
+                "unbalanced",
             )?;
-            if let Some(n) = note {
-                println!("{n}");
-            }
             let settings = LoopSettings {
                 steps,
-                schedule: Warmup {
-                    lr: 1e-3,
-                    steps: steps.min(200),
-                    cosine_total: Some(steps),
-                    floor: 0.05,
-                },
+                schedule: warmup_cosine(1e-3, steps, 0.05),
                 checkpoint: Some(&out.join(format!("{label}.safetensors"))),
                 every,
                 resume: args.flag("resume"),

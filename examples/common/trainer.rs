@@ -512,3 +512,39 @@ pub fn train(
         last_loss: last,
     })
 }
+
+/// The examples' schedule: linear warm-up over min(200, steps) steps to `lr`, then cosine decay
+/// to `lr·floor` at `steps`.
+pub fn warmup_cosine(lr: f64, steps: u64, floor: f64) -> action_matching::core::train::Warmup {
+    action_matching::core::train::Warmup {
+        lr,
+        steps: steps.min(200),
+        cosine_total: Some(steps),
+        floor,
+    }
+}
+
+/// A trainer with Adam at `lr` (other hyper-parameters at their defaults) and no EMA, printing
+/// the note when the fused engine falls back to the generic one.
+pub fn adam_trainer(
+    model: Mlp,
+    objective: ActionMatching,
+    lr: f64,
+    engine: Engine,
+    label: &str,
+) -> Res<Trainer> {
+    let (trainer, note) = Trainer::new(
+        model,
+        objective,
+        AdamConfig {
+            lr,
+            ..Default::default()
+        },
+        engine,
+        None,
+    )?;
+    if let Some(n) = note {
+        println!("({label}: {n})");
+    }
+    Ok(trainer)
+}

@@ -56,8 +56,7 @@ impl ActionMatching {
         self.cost.is_some()
     }
 
-    fn check_dims(action: &dyn Action, batch: &PathSample) -> Result<()> {
-        let d = action.dim();
+    fn check_dims(d: usize, batch: &PathSample) -> Result<()> {
         for (arg, x) in [("x0", &batch.x0), ("x1", &batch.x1), ("xt", &batch.xt)] {
             let got = x.dim(1)?;
             if got != d {
@@ -83,7 +82,7 @@ impl ActionMatching {
         batch: &PathSample,
         rng: &mut SeededRng,
     ) -> Result<LossOutput> {
-        Self::check_dims(action, batch)?;
+        Self::check_dims(action.dim(), batch)?;
         let c = &self.config;
         let (dtype, device) = (batch.xt.dtype(), batch.xt.device());
         // boundary terms (weighted action increment)
@@ -146,17 +145,7 @@ impl ActionMatching {
             ))
             .into());
         }
-        for (arg, x) in [("x0", &batch.x0), ("x1", &batch.x1), ("xt", &batch.xt)] {
-            let got = x.dim(1)?;
-            if got != dim {
-                return Err(Error::DimensionMismatch {
-                    arg,
-                    action: dim,
-                    batch: got,
-                });
-            }
-        }
-        am_core::check::times_points(&batch.t, &batch.xt)?;
+        Self::check_dims(dim, batch)?;
         let c = &self.config;
         let host = |x: &Tensor| -> Result<Vec<f64>> {
             Ok(x.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?)

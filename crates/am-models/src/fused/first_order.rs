@@ -80,16 +80,7 @@ impl<T: Real> FusedMlp<T> {
         let th = w.threads;
         for l in (0..self.num_layers()).rev() {
             let (i, o) = (self.widths[l], self.widths[l + 1]);
-            let (ow, ob) = self.offsets[l];
-            matmul(
-                &mut grad[ow..ob],
-                (i, o, p),
-                trans(&w.a[l][..p * i]),
-                plain(&w.bar[l][..p * o]),
-                false,
-                th,
-            );
-            column_sums(&w.bar[l][..r * o], o, &mut grad[ob..ob + o]);
+            self.layer_gradient(w, grad, l, p, r);
             if l > 0 {
                 let (wl, _) = self.layer(l);
                 let h = room(&mut w.scratch, r * i);
@@ -136,6 +127,31 @@ impl<T: Real> FusedMlp<T> {
 fn hidden_adjoint<T: Real>(out: &mut [T], h: &[T], d1: &[T], d2: &[T], zd: &[T], q: &[T]) {
     for (((((o, h), d1), d2), zd), q) in out.iter_mut().zip(h).zip(d1).zip(d2).zip(zd).zip(q) {
         *o = *d1 * *h + *d2 * *zd * *q;
+    }
+}
+
+impl<T: Real> FusedMlp<T> {
+    /// W̄_l = a_lᵀ·bar_l over the first `p` rows (one product) and b̄_l = Σ bar_l over the `r`
+    /// value rows, into `grad`.
+    pub(crate) fn layer_gradient(
+        &self,
+        w: &Workspace<T>,
+        grad: &mut [T],
+        l: usize,
+        p: usize,
+        r: usize,
+    ) {
+        let (i, o) = (self.widths[l], self.widths[l + 1]);
+        let (ow, ob) = self.offsets[l];
+        matmul(
+            &mut grad[ow..ob],
+            (i, o, p),
+            trans(&w.a[l][..p * i]),
+            plain(&w.bar[l][..p * o]),
+            false,
+            w.threads,
+        );
+        column_sums(&w.bar[l][..r * o], o, &mut grad[ob..ob + o]);
     }
 }
 

@@ -10,7 +10,6 @@
 //! and W̄_l = [a; ȧ_k; ä]ᵀ[z̄; ż̄_k; z̈̄] over all rows in one product.
 
 use super::blocks::{bounds, mul_into, run, simd, split, split_mut};
-use super::first_order::column_sums;
 use super::forward::JetShape;
 use super::matmul::{matmul, plain, trans};
 use super::workspace::{room, Workspace};
@@ -32,16 +31,7 @@ impl<T: Real> FusedMlp<T> {
         let th = w.threads;
         for l in (0..self.num_layers()).rev() {
             let (i, o) = (self.widths[l], self.widths[l + 1]);
-            let (ow, ob) = self.offsets[l];
-            matmul(
-                &mut grad[ow..ob],
-                (i, o, p),
-                trans(&w.a[l][..p * i]),
-                plain(&w.bar[l][..p * o]),
-                false,
-                th,
-            );
-            column_sums(&w.bar[l][..r * o], o, &mut grad[ob..ob + o]);
+            self.layer_gradient(w, grad, l, p, r);
             if l > 0 {
                 let (wl, _) = self.layer(l);
                 let abar = room(&mut w.scratch, p * i);
