@@ -59,7 +59,13 @@ fn run(
 
 fn params(t: &mut Trainer) -> Vec<f32> {
     let mut out = Vec::new();
-    let mut names: Vec<_> = t.model().unwrap().named_tensors().into_iter().collect();
+    let mut names: Vec<_> = t
+        .model()
+        .unwrap()
+        .named_tensors()
+        .unwrap()
+        .into_iter()
+        .collect();
     names.sort_by(|a, b| a.0.cmp(&b.0));
     for (_, v) in names {
         out.extend(v.flatten_all().unwrap().to_vec1::<f32>().unwrap());
@@ -68,6 +74,7 @@ fn params(t: &mut Trainer) -> Vec<f32> {
         t.ema_model()
             .unwrap()
             .named_tensors()
+            .unwrap()
             .get("layer0.weight")
             .unwrap()
             .flatten_all()

@@ -275,7 +275,7 @@ impl Trainer {
             DType::F32,
             &Device::Cpu,
         )?;
-        copy.load_named_tensors(&model.named_tensors())?;
+        copy.load_named_tensors(&model.named_tensors()?)?;
         if let Some((_, shadow)) = &self.ema {
             set_flat(&copy, shadow)?;
         }
@@ -292,7 +292,7 @@ impl Trainer {
     ) -> Res<Checkpoint> {
         let mut tensors: std::collections::HashMap<String, Tensor> = self
             .model()?
-            .named_tensors()
+            .named_tensors()?
             .into_iter()
             .map(|(k, v)| (format!("model.{k}"), v))
             .collect();

@@ -167,14 +167,22 @@ impl Mlp {
         self.config.derivation = derivation;
     }
 
-    /// Parameters by name (`layer{l}.weight` `(in, out)`, `layer{l}.bias`), for safetensors.
-    pub fn named_tensors(&self) -> HashMap<String, Tensor> {
+    /// Parameters by name (`layer{l}.weight` `(in, out)`, `layer{l}.bias`), for safetensors: copies,
+    /// so that a snapshot (e.g. the best model so far) does not follow later updates (a detached
+    /// view of a `Var` shares its storage, and optimiser steps write into it).
+    pub fn named_tensors(&self) -> Result<HashMap<String, Tensor>> {
         let mut m = HashMap::new();
         for (l, layer) in self.layers.iter().enumerate() {
-            m.insert(format!("layer{l}.weight"), layer.w.as_tensor().detach());
-            m.insert(format!("layer{l}.bias"), layer.b.as_tensor().detach());
+            m.insert(
+                format!("layer{l}.weight"),
+                layer.w.as_tensor().detach().copy()?,
+            );
+            m.insert(
+                format!("layer{l}.bias"),
+                layer.b.as_tensor().detach().copy()?,
+            );
         }
-        m
+        Ok(m)
     }
 
     /// Overwrites the parameters from a map written by [`Mlp::named_tensors`].
@@ -206,7 +214,7 @@ impl Mlp {
 
     /// Saves the parameters as safetensors.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        am_core::candle::safetensors::save(&self.named_tensors(), path).map_err(|e| {
+        am_core::candle::safetensors::save(&self.named_tensors()?, path).map_err(|e| {
             crate::Error::Checkpoint {
                 path: path.display().to_string(),
                 reason: e.to_string(),

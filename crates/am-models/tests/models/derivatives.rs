@@ -249,6 +249,23 @@ fn save_and_load_round_trip() {
     let (t, x) = batch(3, 3, 4);
     let (sa, sb) = (a.value(&t, &x).unwrap(), b.value(&t, &x).unwrap());
     assert_eq!(rows(&sa), rows(&sb));
+    // a snapshot of the parameters does not follow later updates of the model
+    let snapshot = a.named_tensors().unwrap();
+    let before = snapshot["layer0.weight"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    a.load_named_tensors(&b.named_tensors().unwrap()).unwrap();
+    let other = model(Activation::Tanh, Head::InnerProduct, TimeEmbedding::Raw, 7);
+    a.load_named_tensors(&other.named_tensors().unwrap())
+        .unwrap();
+    let after = snapshot["layer0.weight"]
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    assert_eq!(before, after);
     let small = Mlp::new(
         MlpConfig {
             dim: 3,
