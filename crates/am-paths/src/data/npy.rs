@@ -247,3 +247,62 @@ impl Npz {
         parse_npy(&bytes, &format!("{}:{name}", self.path))
     }
 }
+
+/// Writes little-endian f32 arrays as an uncompressed `.npz` archive (what `np.savez` writes), one
+/// `<name>.npy` member per array, atomically (temporary file, then rename). `arrays` are
+/// (name, shape, row-major values); every shape's product must equal its value count.
+pub fn write_npz(path: &Path, arrays: &[(&str, Vec<usize>, &[f32])]) -> Result<(), DataError> {
+    use std::io::Write;
+    let p = path.display().to_string();
+    let io = |e: std::io::Error| DataError::Io {
+        path: p.clone(),
+        reason: e.to_string(),
+    };
+    for (name, shape, data) in arrays {
+        let n: usize = shape.iter().product();
+        if n != data.len() || name.is_empty() || name.contains('/') {
+            return Err(DataError::Argument {
+                arg: "arrays",
+                reason: format!(
+                    "`{name}`: shape {shape:?} holds {n} values but {} were given (names must be non-empty, without '/')",
+                    data.len()
+                ),
+            });
+        }
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut zip = zip::ZipWriter::new(file);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, shape, data) in arrays {
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        let shape_text = match dims.len() {
+            1 => format!("({},)", dims[0]),
+            _ => format!("({})", dims.join(", ")),
+        };
+        let mut header =
+            format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_text}, }}");
+        // magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut bytes = Vec::with_capacity(10 + header.len() + 4 * data.len());
+        bytes.extend_from_slice(b"\x93NUMPY\x01\x00");
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        for v in data.iter() {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        zip.start_file(format!("{name}.npy"), options)
+            .map_err(|e| format_err(&p, e.to_string()))?;
+        zip.write_all(&bytes).map_err(io)?;
+    }
+    let file = zip.finish().map_err(|e| format_err(&p, e.to_string()))?;
+    file.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(())
+}

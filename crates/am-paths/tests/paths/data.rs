@@ -583,3 +583,22 @@ fn ot_paired_path_bridge_noise_has_the_bridge_variance() {
         .with_bridge_noise(-1.0)
         .is_err());
 }
+
+#[test]
+fn npz_written_by_write_npz_reads_back() {
+    use am_paths::data::npy::{write_npz, Npz};
+    let dir = std::env::temp_dir().join(format!("am-npz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("out.npz");
+    let x: Vec<f32> = (0..24).map(|i| i as f32 * 0.5 - 3.0).collect();
+    let t = [0.0f32, 0.5, 1.0];
+    write_npz(&path, &[("x", vec![3, 4, 2], &x), ("times", vec![3], &t)]).unwrap();
+    let mut npz = Npz::open(&path).unwrap();
+    assert_eq!(npz.keys(), vec!["times".to_string(), "x".to_string()]);
+    let a = npz.array("x").unwrap();
+    assert_eq!(a.shape, vec![3, 4, 2]);
+    assert_eq!(a.data, x.iter().map(|v| *v as f64).collect::<Vec<_>>());
+    assert_eq!(npz.array("times").unwrap().shape, vec![3]);
+    assert!(write_npz(&path, &[("bad", vec![5], &t)]).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}
