@@ -50,6 +50,11 @@ impl Args {
         }
     }
 
+    /// A value as given, if given.
+    pub fn values_get(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
     /// A string value, or `default`.
     pub fn string(&self, name: &str, default: &str) -> String {
         self.values
