@@ -1,8 +1,8 @@
 //! snapshots: learn the dynamics of your own time-course data (cells sequenced at a few time
 //! points, or any samples of time marginals) with (entropic) Action Matching.
 //!
-//! `--data cells.npz --x-key X --t-key day` or `--data cells.csv --time-column day` loads the
-//! snapshots (errors name the file, key, row and column); `--dims K` keeps the first K dimensions
+//! `--data cells.npz --x-key X --t-key day`, `--data cells.csv --time-column day` or (built with
+//! `--features h5ad`) `--data cells.h5ad --obsm X_pca --t-key day` loads the snapshots (errors name the file, key, row and column); `--dims K` keeps the first K dimensions
 //! (e.g. PCs); the data are standardised with their own mean and standard deviation. Between the
 //! time points the path is the OT-paired path (with Brownian-bridge noise of the same ε when
 //! ε > 0) or, with `--path mixture`, the mixture of neighbouring snapshots. The training loop
@@ -40,9 +40,11 @@ const HELP: &str = "snapshots: Action Matching on your own time-course snapshots
 USAGE: cargo run --release --example snapshots -- [OPTIONS]
 
 DATA:
-  --data FILE           .npz or .csv (default: built-in synthetic branching snapshots)
+  --data FILE           .npz, .csv or .h5ad (h5ad: build with --features h5ad)
+                        (default: built-in synthetic branching snapshots)
   --x-key K             npz: the samples array, (N, D) (default X)
-  --t-key K             npz: the time labels, (N,) (default t)
+  --t-key K             npz: the time labels, (N,); h5ad: the obs column (default t)
+  --obsm K              h5ad: samples from obsm/K (e.g. X_pca) instead of X
   --time-column C       csv: the time column, by header name or 0-based index (default t)
   --no-header           csv: the first row is data
   --dims K              keep the first K dimensions (default: all)
@@ -87,8 +89,26 @@ fn load(args: &common::args::Args) -> Res<Snapshots> {
             };
             read_csv(path, &spec)?.0
         }
+        #[cfg(feature = "h5ad")]
+        "h5ad" => {
+            use action_matching::paths::data::h5ad::{read_h5ad, H5adMatrix};
+            let matrix = match args.values_get("obsm") {
+                Some(key) => H5adMatrix::Obsm(key),
+                None => H5adMatrix::X,
+            };
+            read_h5ad(path, &matrix, &args.string("t-key", "t"))?
+        }
+        #[cfg(not(feature = "h5ad"))]
+        "h5ad" => {
+            return Err(format!(
+                "--data {file}: .h5ad needs `--features h5ad` (and the system HDF5 library)"
+            )
+            .into())
+        }
         other => {
-            return Err(format!("--data {file}: unknown extension `{other}` (npz or csv)").into())
+            return Err(
+                format!("--data {file}: unknown extension `{other}` (npz, csv or h5ad)").into(),
+            )
         }
     })
 }
