@@ -158,17 +158,14 @@ fn main() {
                     ),
                     label: &label,
                 };
-                let mut draw = |times: &mut QuasiRandomTime, rng: &mut SeededRng| {
-                    Ok(PathSample::draw(
-                        marginals.as_ref(),
-                        batch,
-                        times,
-                        rng,
-                        DType::F32,
-                        &Device::Cpu,
-                    )?)
-                };
-                train(&mut trainer, &mut rng, &mut times, &mut draw, &settings)?;
+                train(
+                    &mut trainer,
+                    &mut rng,
+                    &mut times,
+                    marginals.as_ref(),
+                    batch,
+                    &settings,
+                )?;
                 let held = trainer.held_out_loss(&held_out, &mut SeededRng::new(0))?;
                 if best.as_ref().is_none_or(|b| held < b.1) {
                     best = Some((trainer.step, held, trainer.model()?.named_tensors()?));

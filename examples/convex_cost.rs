@@ -19,7 +19,7 @@ use action_matching::core::{
 };
 use action_matching::metrics::w2_equal;
 use action_matching::models::{Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime};
 use action_matching::paths::GaussianPath;
 use action_matching::solvers::{integrate, Method, OdeConfig};
 use common::plot::Canvas;
@@ -124,17 +124,7 @@ fn main() {
             };
             let mut rng = SeededRng::new(seed + 1);
             let mut times = QuasiRandomTime::new();
-            let mut draw = |times: &mut QuasiRandomTime, rng: &mut SeededRng| {
-                Ok(PathSample::draw(
-                    &path,
-                    batch,
-                    times,
-                    rng,
-                    DType::F32,
-                    &Device::Cpu,
-                )?)
-            };
-            let report = train(&mut trainer, &mut rng, &mut times, &mut draw, &settings)?;
+            let report = train(&mut trainer, &mut rng, &mut times, &path, batch, &settings)?;
             let model = trainer.model()?;
             let field = match cost {
                 Some(c) => GradientField::new(model).with_cost(c.as_ref() as &dyn ConvexCost),

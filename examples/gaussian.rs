@@ -200,17 +200,7 @@ fn main() {
                 ),
                 label: "AM",
             };
-            let mut draw = |times: &mut QuasiRandomTime, rng: &mut SeededRng| {
-                Ok(PathSample::draw(
-                    &path,
-                    batch,
-                    times,
-                    rng,
-                    DType::F32,
-                    &Device::Cpu,
-                )?)
-            };
-            train(&mut trainer, &mut rng, &mut times, &mut draw, &settings)?;
+            train(&mut trainer, &mut rng, &mut times, &path, batch, &settings)?;
             let held = trainer.held_out_loss(&held_out, &mut SeededRng::new(0))?;
             curve.push((trainer.step, held));
         }

@@ -24,7 +24,7 @@ mod common;
 use action_matching::core::{DType, Device, Diffusion, GradientField, Marginals, SeededRng};
 use action_matching::metrics::{w1, w2};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime};
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::data::csv::{read_csv, CsvSpec, TimeColumn};
 use action_matching::paths::data::npy::write_npz;
@@ -216,17 +216,14 @@ fn main() {
         };
         let mut rng = SeededRng::new(seed + 1);
         let mut times = QuasiRandomTime::new();
-        let mut draw = |times: &mut QuasiRandomTime, rng: &mut SeededRng| {
-            Ok(PathSample::draw(
-                marginals.as_ref(),
-                batch,
-                times,
-                rng,
-                DType::F32,
-                &Device::Cpu,
-            )?)
-        };
-        let report = train(&mut trainer, &mut rng, &mut times, &mut draw, &settings)?;
+        let report = train(
+            &mut trainer,
+            &mut rng,
+            &mut times,
+            marginals.as_ref(),
+            batch,
+            &settings,
+        )?;
         println!(
             "trained {} steps in {:.1} s ({:.1} ms/step), last loss {:+.4}",
             report.steps,

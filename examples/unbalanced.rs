@@ -17,7 +17,7 @@ use action_matching::core::{
 };
 use action_matching::metrics::{mmd2, mmd2_weighted, w1, Kernel, MmdEstimator};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime};
 use action_matching::paths::{unbalanced_action_1d, Mixture1d};
 use action_matching::solvers::{integrate, integrate_weighted, Method, OdeConfig};
 use common::plot::Canvas;
@@ -133,17 +133,7 @@ fn main() {
             };
             let mut rng = SeededRng::new(seed + 10);
             let mut times = QuasiRandomTime::new();
-            let mut draw = |times: &mut QuasiRandomTime, rng: &mut SeededRng| {
-                Ok(PathSample::draw(
-                    &path,
-                    batch,
-                    times,
-                    rng,
-                    DType::F32,
-                    &Device::Cpu,
-                )?)
-            };
-            let report = train(&mut trainer, &mut rng, &mut times, &mut draw, &settings)?;
+            let report = train(&mut trainer, &mut rng, &mut times, &path, batch, &settings)?;
             println!(
                 "{label}: {} steps in {:.1} s ({:.2} ms/step), last loss {:+.4}",
                 report.steps,

@@ -4,7 +4,7 @@
 //! EMA of the parameters, divergence checks and checkpoints that resume bit-for-bit.
 
 use action_matching::core::train::{clip_grad_norm, grad_norm, Adam, AdamConfig};
-use action_matching::core::{Checkpoint, DType, Device, SeededRng, Tensor};
+use action_matching::core::{Checkpoint, DType, Device, Error as CoreError, SeededRng, Tensor};
 use action_matching::models::{FusedAdam, FusedMlp, Mlp};
 use action_matching::objectives::{ActionMatching, PathSample};
 use std::collections::BTreeMap;
@@ -169,19 +169,16 @@ impl Trainer {
         let info = match &mut self.inner {
             Inner::Fused { net, adam } => {
                 let terms = self.objective.terms(self.model.config().dim, batch, rng)?;
-                let before = net.params().to_vec();
-                let (out, g) = match self.clip {
-                    Some(c) => net.train_step_clipped(&terms, adam, lr, c)?,
-                    None => {
-                        let out = net.train_step(&terms, adam, lr)?;
-                        let g = net.grad().iter().map(|v| (*v as f64).powi(2)).sum::<f64>();
-                        (out, g.sqrt())
-                    }
-                };
-                if !out.loss.is_finite() || !g.is_finite() {
-                    net.set_params(&before)?;
-                    return Err(non_finite(self.step + 1, out.loss, g).into());
+                // a non-finite loss or gradient is refused before the update
+                let out = match self.clip {
+                    Some(c) => net.train_step_clipped(&terms, adam, lr, c),
+                    None => net.train_step(&terms, adam, lr),
                 }
+                .map_err(|e| match e {
+                    CoreError::NonFinite { .. } => non_finite(self.step + 1, &e.to_string()),
+                    e => e.to_string(),
+                })?;
+                let g = out.grad_norm;
                 self.stale = true;
                 StepInfo {
                     loss: out.loss,
@@ -194,7 +191,8 @@ impl Trainer {
                 let mut grads = out.loss.backward()?;
                 let g = grad_norm(&grads, adam.vars())?;
                 if !loss.is_finite() || !g.is_finite() {
-                    return Err(non_finite(self.step + 1, loss, g).into());
+                    let what = format!("the loss is {loss} and ‖∇θ‖ = {g}");
+                    return Err(non_finite(self.step + 1, &what).into());
                 }
                 if let Some(c) = self.clip {
                     let vars = adam.vars().to_vec();
@@ -388,10 +386,9 @@ fn concat(ts: &[Tensor]) -> Res<Vec<f32>> {
     Ok(out)
 }
 
-fn non_finite(step: u64, loss: f64, g: f64) -> String {
+fn non_finite(step: u64, what: &str) -> String {
     format!(
-        "step {step}: the loss is {loss} and ‖∇θ‖ = {g}: training diverged; the parameters of \
-         step {} are kept",
+        "step {step}: {what}: training diverged; the parameters of step {} are kept",
         step - 1
     )
 }
@@ -424,7 +421,7 @@ pub struct LoopReport {
     pub last_loss: f64,
 }
 
-/// The training loop: draws a batch with `draw`, steps, shows loss, ‖∇θ‖ and speed on a progress
+/// The training loop: draws a batch of `batch` samples per term from `marginals` (f32, CPU), steps, shows loss, ‖∇θ‖ and speed on a progress
 /// bar, writes a checkpoint every `every` steps and at the end (atomically), resumes from one
 /// if asked. A non-finite loss or gradient stops the run with a plain message; the last good
 /// checkpoint stays on disk.
@@ -432,10 +429,8 @@ pub fn train(
     t: &mut Trainer,
     rng: &mut SeededRng,
     times: &mut action_matching::objectives::QuasiRandomTime,
-    draw: &mut dyn FnMut(
-        &mut action_matching::objectives::QuasiRandomTime,
-        &mut SeededRng,
-    ) -> Res<PathSample>,
+    marginals: &dyn action_matching::core::Marginals,
+    batch: usize,
     s: &LoopSettings<'_>,
 ) -> Res<LoopReport> {
     if s.resume {
@@ -473,7 +468,7 @@ pub fn train(
         Ok(())
     };
     while t.step < s.steps {
-        let b = draw(times, rng)?;
+        let b = PathSample::draw(marginals, batch, times, rng, DType::F32, &Device::Cpu)?;
         let k = t.step + 1;
         let info = match t.step(&b, s.schedule.lr_at(k), rng) {
             Ok(info) => info,

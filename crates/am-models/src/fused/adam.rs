@@ -1,5 +1,4 @@
-//! Adam over the flat parameter buffer: one streaming pass that also sums the threads' partial
-//! gradients.
+//! Adam over the flat parameter buffer: one streaming pass over parameters, gradient and moments.
 
 use super::Real;
 use am_core::train::AdamConfig;
@@ -57,10 +56,9 @@ impl<T: Real> FusedAdam<T> {
         Ok(())
     }
 
-    /// One step from the sum of partial gradients `parts` (the threads' row blocks): in one
-    /// pass per chunk of parameters (chunks over rayon's threads) g = Σ parts is written to
-    /// `grad`, the moments are updated and so are the parameters.
-    pub(crate) fn step_sum(&mut self, params: &mut [T], grad: &mut [T], parts: &[&[T]], lr: f64) {
+    /// One update of `params` from `grad` (lengths checked by the callers), in chunks over
+    /// rayon's threads, each one streaming pass over parameters, gradient and moments.
+    pub(crate) fn step(&mut self, params: &mut [T], grad: &[T], lr: f64) {
         self.step += 1;
         let c = self.config;
         let k = self.step.min(i32::MAX as u64) as i32;
@@ -77,24 +75,14 @@ impl<T: Real> FusedAdam<T> {
         };
         let jobs: Vec<_> = params
             .chunks_mut(CHUNK)
-            .zip(grad.chunks_mut(CHUNK))
+            .zip(grad.chunks(CHUNK))
             .zip(self.m.chunks_mut(CHUNK))
             .zip(self.v.chunks_mut(CHUNK))
-            .enumerate()
             .collect();
-        super::blocks::run(jobs, |(j, (((p, g), m), v))| {
+        super::blocks::run(jobs, |(((p, g), m), v)| {
             // long runs decay v of idle parameters into subnormals
             let _ftz = super::denormal::FlushDenormals::new();
-            let lo = j * CHUNK;
-            super::blocks::simd_kernel(AdamChunk {
-                p,
-                g,
-                m,
-                v,
-                parts,
-                lo,
-                h,
-            })
+            super::blocks::simd_kernel(AdamChunk { p, g, m, v, h })
         });
     }
 
@@ -107,8 +95,7 @@ impl<T: Real> FusedAdam<T> {
                 got: vec![params.len(), grad.len()],
             });
         }
-        let mut out = grad.to_vec();
-        self.step_sum(params, &mut out, &[grad], lr);
+        self.step(params, grad, lr);
         Ok(())
     }
 }
@@ -128,14 +115,12 @@ struct Hyper<T> {
     decay: T,
 }
 
-/// One chunk of [`FusedAdam::step_sum`], compiled under run-time SIMD dispatch.
+/// One chunk of [`FusedAdam::step`], compiled under run-time SIMD dispatch.
 struct AdamChunk<'a, T> {
     p: &'a mut [T],
-    g: &'a mut [T],
+    g: &'a [T],
     m: &'a mut [T],
     v: &'a mut [T],
-    parts: &'a [&'a [T]],
-    lo: usize,
     h: Hyper<T>,
 }
 
@@ -143,28 +128,8 @@ impl<T: Real> pulp::WithSimd for AdamChunk<'_, T> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _: S) {
-        let Self {
-            p,
-            g,
-            m,
-            v,
-            parts,
-            lo,
-            h,
-        } = self;
-        let len = p.len();
-        g.copy_from_slice(&parts[0][lo..lo + len]);
-        for part in &parts[1..] {
-            for (g, x) in g.iter_mut().zip(&part[lo..lo + len]) {
-                *g += *x;
-            }
-        }
-        for (((p, g), m), v) in p
-            .iter_mut()
-            .zip(g.iter())
-            .zip(m.iter_mut())
-            .zip(v.iter_mut())
-        {
+        let Self { p, g, m, v, h } = self;
+        for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             *m = h.b1 * *m + h.c1 * *g;
             *v = h.b2 * *v + h.c2 * *g * *g;
             let denom = (*v * h.inv_bc2).sqrt() + h.eps;
@@ -173,12 +138,13 @@ impl<T: Real> pulp::WithSimd for AdamChunk<'_, T> {
     }
 }
 
-/// out = Σ parts.
-pub(crate) fn sum_into<T: Real>(out: &mut [T], parts: &[&[T]]) {
+/// out = Σ parts; returns ‖out‖² (accumulated in f64).
+pub(crate) fn sum_into<T: Real>(out: &mut [T], parts: &[&[T]]) -> f64 {
     out.copy_from_slice(parts[0]);
     for part in &parts[1..] {
         for (o, x) in out.iter_mut().zip(part.iter()) {
             *o += *x;
         }
     }
+    out.iter().map(|g| g.f64() * g.f64()).sum()
 }

@@ -65,6 +65,28 @@ pub(crate) fn simd_kernel<K: pulp::WithSimd>(k: K) -> K::Output {
     pulp::Arch::new().dispatch(k)
 }
 
+/// out = a ⊙ b over `rows` rows of width `o` (`a` from row `a0`, `b` from row `b0`), in row
+/// blocks over `threads` threads.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn par_mul<T: Real>(
+    out: &mut [T],
+    a: &[T],
+    a0: usize,
+    b: &[T],
+    b0: usize,
+    rows: usize,
+    o: usize,
+    threads: usize,
+) {
+    let bd = bounds(rows, threads);
+    let jobs: Vec<_> = split_mut(out, 0, o, &bd)
+        .into_iter()
+        .zip(split(a, a0 * o, o, &bd))
+        .zip(split(b, b0 * o, o, &bd))
+        .collect();
+    run(jobs, |((out, a), b)| simd(|| mul_into(out, a, b)));
+}
+
 /// out = a ⊙ b.
 #[inline(always)]
 pub(crate) fn mul_into<T: Real>(out: &mut [T], a: &[T], b: &[T]) {

@@ -6,7 +6,7 @@
 //! z̄_l = σ′(z_l)⊙h̄_l + σ″(z_l)⊙ż_l⊙q_l with q_l = δ_{l+1}W_{l+1}ᵀ; finally
 //! W̄_l = [a_l; ȧ_l]ᵀ[z̄_l; δ_l] in one product (docs/design-fused-step.md).
 
-use super::blocks::{bounds, mul_into, run, simd, split, split_mut};
+use super::blocks::{bounds, par_mul, run, simd, split, split_mut};
 use super::matmul::{matmul, plain, trans};
 use super::workspace::{room, Workspace};
 use super::{FusedMlp, Real};
@@ -32,13 +32,16 @@ impl<T: Real> FusedMlp<T> {
             let q = room(&mut w.q[l - 1], n * i);
             matmul(q, (n, i, o), plain(delta), trans(wl), false, w.threads);
             let bar = room(&mut w.bar[l - 1], p * i);
-            let b = bounds(n, w.threads);
-            let jobs: Vec<_> = split_mut(bar, r * i, i, &b)
-                .into_iter()
-                .zip(split(&w.q[l - 1], 0, i, &b))
-                .zip(split(&w.d1[l - 1], (r - n) * i, i, &b))
-                .collect();
-            run(jobs, |((out, q), d1)| simd(|| mul_into(out, q, d1)));
+            par_mul(
+                &mut bar[r * i..],
+                &w.q[l - 1],
+                0,
+                &w.d1[l - 1],
+                r - n,
+                n,
+                i,
+                w.threads,
+            );
         }
     }
 
@@ -58,13 +61,16 @@ impl<T: Real> FusedMlp<T> {
                 w.threads,
             );
             let next = room(&mut w.a[l + 1], p * o);
-            let b = bounds(n, w.threads);
-            let jobs: Vec<_> = split_mut(next, r * o, o, &b)
-                .into_iter()
-                .zip(split(&w.zdot[l], 0, o, &b))
-                .zip(split(&w.d1[l], (r - n) * o, o, &b))
-                .collect();
-            run(jobs, |((out, zd), d1)| simd(|| mul_into(out, zd, d1)));
+            par_mul(
+                &mut next[r * o..],
+                &w.zdot[l],
+                0,
+                &w.d1[l],
+                r - n,
+                n,
+                o,
+                w.threads,
+            );
         }
     }
 
@@ -97,13 +103,7 @@ impl<T: Real> FusedMlp<T> {
                 let (hb, hx) = w.scratch[..r * i].split_at((r - n) * i);
                 let (d1b, d1x) = w.d1[l - 1][..r * i].split_at((r - n) * i);
                 // boundary rows: z̄ = σ′⊙h̄
-                let bb = bounds(r - n, th);
-                let jobs: Vec<_> = split_mut(boundary, 0, i, &bb)
-                    .into_iter()
-                    .zip(split(hb, 0, i, &bb))
-                    .zip(split(d1b, 0, i, &bb))
-                    .collect();
-                run(jobs, |((out, h), d1)| simd(|| mul_into(out, h, d1)));
+                par_mul(boundary, hb, 0, d1b, 0, r - n, i, th);
                 // rows at t_i: z̄ = σ′⊙h̄ + σ″⊙ż⊙q
                 let bx = bounds(n, th);
                 let jobs: Vec<_> = split_mut(xt, 0, i, &bx)

@@ -120,8 +120,8 @@ impl<T: Real> FusedMlp<T> {
     }
 
     /// The value forward over the first `r` rows of a₀: z_l = a_l W_l + b_l, a_{l+1} = σ(z_l),
-    /// keeping σ′, σ″ (and σ‴ with `third`); leaves h = κ(a_{L−1}W + b) in `w.z[L−1][..r·m]`.
-    pub(crate) fn forward_values(&self, w: &mut Workspace<T>, r: usize, third: bool) {
+    /// keeping σ′ and σ″ (σ‴ only in the jet); leaves h = κ(a_{L−1}W + b) in `w.z[L−1][..r·m]`.
+    pub(crate) fn forward_values(&self, w: &mut Workspace<T>, r: usize) {
         let layers = self.num_layers();
         for l in 0..layers {
             let (i, o) = (self.widths[l], self.widths[l + 1]);
@@ -139,11 +139,7 @@ impl<T: Real> FusedMlp<T> {
                 let next = room(&mut w.a[l + 1], r * o);
                 let d1 = room(&mut w.d1[l], r * o);
                 let d2 = room(&mut w.d2[l], r * o);
-                let d3: &mut [T] = if third {
-                    room(&mut w.d3[l], r * o)
-                } else {
-                    &mut []
-                };
+
                 activate(
                     self.config.activation,
                     z,
@@ -151,7 +147,7 @@ impl<T: Real> FusedMlp<T> {
                     next,
                     d1,
                     d2,
-                    d3,
+                    &mut [],
                     r,
                     o,
                     w.threads,

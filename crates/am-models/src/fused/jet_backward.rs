@@ -9,7 +9,7 @@
 //!
 //! and W̄_l = [a; ȧ_k; ä]ᵀ[z̄; ż̄_k; z̈̄] over all rows in one product.
 
-use super::blocks::{bounds, mul_into, run, simd, split, split_mut};
+use super::blocks::{bounds, par_mul, run, simd, split, split_mut};
 use super::forward::JetShape;
 use super::matmul::{matmul, plain, trans};
 use super::workspace::{room, Workspace};
@@ -48,13 +48,7 @@ impl<T: Real> FusedMlp<T> {
                 let (boundary, bx) = bv.split_at_mut((r - n) * i);
                 let abar = &w.scratch[..p * i];
                 let (d1, d2, d3) = (&w.d1[l - 1], &w.d2[l - 1], &w.d3[l - 1]);
-                let bb = bounds(r - n, th);
-                let jobs: Vec<_> = split_mut(boundary, 0, i, &bb)
-                    .into_iter()
-                    .zip(split(abar, 0, i, &bb))
-                    .zip(split(d1, 0, i, &bb))
-                    .collect();
-                run(jobs, |((out, a), d1)| simd(|| mul_into(out, a, d1)));
+                par_mul(boundary, abar, 0, d1, 0, r - n, i, th);
                 let bx_bounds = bounds(n, th);
                 let x0 = (r - n) * i;
                 let jobs: Vec<_> = split_mut(bx, 0, i, &bx_bounds)

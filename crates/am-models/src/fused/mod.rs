@@ -4,7 +4,7 @@
 //! - [`FusedMlp`] holds the parameters in one flat buffer; [`FusedMlp::loss_and_grad`] and
 //!   [`FusedMlp::train_step`] evaluate the objective of an [`am_core::AmTerms`] batch (built by
 //!   `am_objectives::ActionMatching::terms`) and its exact ∇θ; threads take row blocks of the
-//!   batch, and [`FusedAdam`] sums their gradients and updates in one pass;
+//!   batch; their gradients are summed (with ‖∇θ‖) and [`FusedAdam`] updates in one pass;
 //! - the first-order kernel (deterministic and unbalanced AM) is reverse-over-forward
 //!   ([`first_order`]); the jet kernel (entropic AM, exact or Hutchinson Laplacian) is a reverse
 //!   pass through the stacked forward jet ([`jet_backward`]);

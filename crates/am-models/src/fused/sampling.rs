@@ -56,7 +56,7 @@ impl<T: Real> Action for FusedMlp<T> {
             xt: &xv,
         };
         self.write_inputs(w, &inputs, n);
-        self.forward_values(w, n, false);
+        self.forward_values(w, n);
         let d = self.config.dim;
         let m = self.config.head.output_width(d);
         let h = &w.z[self.num_layers() - 1];
@@ -232,7 +232,7 @@ impl<T: Real> FusedMlp<T> {
         };
         if !with_lap && self.config.head == Head::Scalar {
             self.write_inputs(w, &inputs, 2 * n);
-            self.forward_values(w, n, false);
+            self.forward_values(w, n);
             self.reverse_sweep(w, n, n);
             let width = f + d;
             for i in 0..n {

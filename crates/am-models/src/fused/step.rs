@@ -22,6 +22,8 @@ pub struct FusedLoss {
     /// ζ_i = ω_i(½‖∇s‖² + ∂t s + e_iΔs + λ/2·s²) + ω′_i s before the importance weight `(N,)`
     /// (as [`am_core::AmTerms::evaluate`] and the generic objective define it).
     pub integrand: Vec<f64>,
+    /// ‖∇θ‖₂ of the objective (before any clipping).
+    pub grad_norm: f64,
 }
 
 /// One thread's share of a step: its workspace and partial gradient.
@@ -37,42 +39,27 @@ impl<T: Real> FusedMlp<T> {
         self.step(terms, None)
     }
 
-    /// The objective, its gradient and one Adam update with learning rate `lr`; the update,
-    /// the sum of the threads' partial gradients and the write of [`FusedMlp::grad`] are one
-    /// pass over the parameters.
+    /// The objective, its gradient and one Adam update with learning rate `lr`. A non-finite
+    /// loss or gradient is an error and leaves the parameters and moments as they were.
     pub fn train_step(
         &mut self,
         terms: &AmTerms,
         adam: &mut FusedAdam<T>,
         lr: f64,
     ) -> CoreResult<FusedLoss> {
-        if adam.moments().0.len() != self.params.len() {
-            return Err(CoreError::Shape {
-                arg: "adam",
-                expected: format!("moments for {} parameters", self.params.len()),
-                got: vec![adam.moments().0.len()],
-            });
-        }
-        if !lr.is_finite() || lr < 0.0 {
-            return Err(CoreError::OutOfRange {
-                arg: "lr",
-                value: lr,
-                allowed: "[0, ∞)",
-            });
-        }
-        self.step(terms, Some((adam, lr)))
+        self.step(terms, Some((adam, lr, None)))
     }
 
-    /// [`FusedMlp::train_step`] with the gradient scaled by max_norm/(‖g‖ + 1e-6) when ‖g‖ exceeds
-    /// `max_norm` (the reference runs clip at 1; the convention of `am_core::train::clip_grad_norm`): the gradient is complete before the update, so the update is a
-    /// separate pass. Returns the loss and the norm before clipping.
+    /// [`FusedMlp::train_step`] with the gradient scaled by max_norm/(‖g‖ + 1e-6) when ‖g‖
+    /// exceeds `max_norm` (the reference runs clip at 1; the convention of
+    /// `am_core::train::clip_grad_norm`). `grad_norm` in the result is the norm before clipping.
     pub fn train_step_clipped(
         &mut self,
         terms: &AmTerms,
         adam: &mut FusedAdam<T>,
         lr: f64,
         max_norm: f64,
-    ) -> CoreResult<(FusedLoss, f64)> {
+    ) -> CoreResult<FusedLoss> {
         if !(max_norm > 0.0 && max_norm.is_finite()) {
             return Err(CoreError::OutOfRange {
                 arg: "max_norm",
@@ -80,34 +67,30 @@ impl<T: Real> FusedMlp<T> {
                 allowed: "(0, ∞)",
             });
         }
-        let out = self.step(terms, None)?;
-        let norm = self
-            .grad
-            .iter()
-            .map(|g| g.f64() * g.f64())
-            .sum::<f64>()
-            .sqrt();
-        if !norm.is_finite() {
-            return Err(CoreError::NonFinite {
-                arg: "gradient norm",
-                value: norm,
-                index: 0,
-            });
-        }
-        if norm > max_norm {
-            // PyTorch's (and am_core::train::clip_grad_norm's) convention
-            let scale = T::of(max_norm / (norm + 1e-6));
-            self.grad.iter_mut().for_each(|g| *g *= scale);
-        }
-        adam.apply(&mut self.params, &self.grad, lr)?;
-        Ok((out, norm))
+        self.step(terms, Some((adam, lr, Some(max_norm))))
     }
 
     fn step(
         &mut self,
         terms: &AmTerms,
-        adam: Option<(&mut FusedAdam<T>, f64)>,
+        update: Option<(&mut FusedAdam<T>, f64, Option<f64>)>,
     ) -> CoreResult<FusedLoss> {
+        if let Some((adam, lr, _)) = &update {
+            if adam.moments().0.len() != self.params.len() {
+                return Err(CoreError::Shape {
+                    arg: "adam",
+                    expected: format!("moments for {} parameters", self.params.len()),
+                    got: vec![adam.moments().0.len()],
+                });
+            }
+            if !lr.is_finite() || *lr < 0.0 {
+                return Err(CoreError::OutOfRange {
+                    arg: "lr",
+                    value: *lr,
+                    allowed: "[0, ∞)",
+                });
+            }
+        }
         let (n0, n1, n) = terms.validate()?;
         if terms.dim != self.config.dim {
             return Err(CoreError::Shape {
@@ -152,14 +135,32 @@ impl<T: Real> FusedMlp<T> {
                 .collect()
         };
         let grads: Vec<&[T]> = shards.iter().map(|s| s.grad.as_slice()).collect();
-        match adam {
-            Some((adam, lr)) => adam.step_sum(&mut self.params, &mut self.grad, &grads, lr),
-            None => super::adam::sum_into(&mut self.grad, &grads),
-        }
+        let grad_norm = super::adam::sum_into(&mut self.grad, &grads).sqrt();
         self.shards = shards;
-        let loss = parts.iter().map(|p| p.loss).sum();
+        let loss: f64 = parts.iter().map(|p| p.loss).sum();
         let integrand = parts.into_iter().flat_map(|p| p.integrand).collect();
-        Ok(FusedLoss { loss, integrand })
+        if let Some((adam, lr, clip)) = update {
+            for (arg, value) in [("loss", loss), ("gradient norm", grad_norm)] {
+                if !value.is_finite() {
+                    return Err(CoreError::NonFinite {
+                        arg,
+                        value,
+                        index: 0,
+                    });
+                }
+            }
+            if let Some(max_norm) = clip.filter(|&c| grad_norm > c) {
+                // PyTorch's (and am_core::train::clip_grad_norm's) convention
+                let scale = T::of(max_norm / (grad_norm + 1e-6));
+                self.grad.iter_mut().for_each(|g| *g *= scale);
+            }
+            adam.step(&mut self.params, &self.grad, lr);
+        }
+        Ok(FusedLoss {
+            loss,
+            integrand,
+            grad_norm,
+        })
     }
 
     /// One row block: forward, input derivatives, loss, ∇θ into the shard's gradient.
@@ -179,7 +180,7 @@ impl<T: Real> FusedMlp<T> {
         match &terms.laplacian {
             TermsLaplacian::None if scalar => {
                 self.write_inputs(w, &inputs, r + n);
-                self.forward_values(w, r, false);
+                self.forward_values(w, r);
                 self.reverse_sweep(w, r, n);
                 let out = self.first_order_adjoints(w, terms, (n0, n1, n));
                 self.tangent_forward(w, r, n);
@@ -286,7 +287,11 @@ impl<T: Real> FusedMlp<T> {
         let zs: Vec<T> = w.z[last][..r].to_vec();
         let bar = room(&mut w.bar[last], r + n);
         self.value_adjoints(&mut bar[..r], terms, &zs, (n0, n1, n));
-        FusedLoss { loss, integrand }
+        FusedLoss {
+            loss,
+            integrand,
+            grad_norm: f64::NAN,
+        }
     }
 
     /// Loss and ζ from the jet outputs, and the output adjoints of every row of the jet.
@@ -384,6 +389,10 @@ impl<T: Real> FusedMlp<T> {
                 *b = T::of(kappa * v);
             }
         }
-        FusedLoss { loss, integrand }
+        FusedLoss {
+            loss,
+            integrand,
+            grad_norm: f64::NAN,
+        }
     }
 }
