@@ -44,6 +44,6 @@ pub use diffusion::Diffusion;
 pub use error::{Error, Result};
 pub use marginals::Marginals;
 pub use rng::SeededRng;
-pub use score::ScoreField;
+pub use score::{ScoreField, VectorModel};
 pub use terms::{AmTerms, TermsLaplacian};
 pub use velocity::{GradientField, VelocityField};

@@ -10,3 +10,23 @@ pub trait ScoreField {
     /// ∇x log q_t(x) `(N, D)` at the scalar time `t` for points `x` `(N, D)`; no autograd graph.
     fn score(&self, t: f64, x: &Tensor) -> Result<Tensor>;
 }
+
+/// A trainable vector field f_θ(t, x) ∈ ℝᴰ — a score model for score matching or a velocity
+/// model for flow matching — that returns its directional derivatives in x from the same forward
+/// pass, so that the trace of ∂f/∂x (Hyvärinen's implicit score matching) or vᵀ(∂f/∂x)v (sliced
+/// score matching) costs one pass and one first-order `backward()` for ∇θ.
+pub trait VectorModel {
+    /// The space dimension D.
+    fn dim(&self) -> usize;
+    /// f_θ(t, x) `(N, D)` for times `t` `(N, 1)` and points `x` `(N, D)`, and, when `directions`
+    /// `(K, N, D)` are given, the Jacobian-vector products (∂f/∂x)·v_k `(K, N, D)`; both carry
+    /// the autograd graph through θ.
+    fn forward_jvp(
+        &self,
+        t: &Tensor,
+        x: &Tensor,
+        directions: Option<&Tensor>,
+    ) -> Result<(Tensor, Option<Tensor>)>;
+    /// The trainable parameters.
+    fn parameters(&self) -> Vec<crate::Var>;
+}

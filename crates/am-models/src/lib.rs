@@ -7,6 +7,8 @@
 //!   environment variable (see `am_core::double_backward` for the generic path).
 //! - [`Head`]: how the network output h becomes the action: s = h, s = ½‖x − h‖² or s = ⟨h, x⟩.
 //!
+//! - [`VectorMlp`]: the same network read as a vector field f_θ(t, x) ∈ ℝᴰ (score and flow
+//!   models of the baselines), with Jacobian-vector products in the forward pass.
 //! - [`fused`]: the same MLP in host memory with a hand-derived θ-gradient: the fused CPU
 //!   training step ([`FusedMlp::train_step`]) and a fast [`am_core::Action`] for sampling.
 //!
@@ -19,9 +21,11 @@ mod jet;
 pub mod mlp;
 mod reverse;
 pub mod time_embedding;
+pub mod vector;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use fused::{FusedAdam, FusedLoss, FusedMlp};
 pub use mlp::{Derivation, Head, Mlp, MlpConfig};
 pub use time_embedding::TimeEmbedding;
+pub use vector::VectorMlp;

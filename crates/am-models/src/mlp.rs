@@ -240,7 +240,7 @@ impl Mlp {
         })
     }
 
-    fn input(&self, t: &Tensor, x: &Tensor) -> am_core::Result<(Tensor, Tensor)> {
+    pub(crate) fn input(&self, t: &Tensor, x: &Tensor) -> am_core::Result<(Tensor, Tensor)> {
         let (_, d) = check::times_points(t, x)?;
         if d != self.config.dim {
             return Err(CoreError::Shape {
@@ -381,7 +381,7 @@ impl Mlp {
                     }
                     None => {
                         // Σ_i ‖e_i − ∂h/∂x_i‖² = D − 2 tr J + ‖J‖²
-                        let trace = diagonal_sum(&tx, d)?;
+                        let trace = crate::vector::jacobian_trace(&tx)?;
                         let frob = tx.sqr()?.sum(2)?.sum(0)?.unsqueeze(1)?;
                         ((frob - (trace * 2.0)?)? + d as f64)?
                     }
@@ -395,7 +395,7 @@ impl Mlp {
                 let grad_x = (&h + xj)?;
                 let cross = match probe {
                     Some(v) => (tangents.get(d + 1)? * v)?.sum_keepdim(1)?,
-                    None => diagonal_sum(&tx, d)?,
+                    None => crate::vector::jacobian_trace(&tx)?,
                 };
                 let lap = ((x * &second)?.sum_keepdim(1)? + (cross * 2.0)?)?;
                 (dt, grad_x, lap)
@@ -408,12 +408,6 @@ impl Mlp {
             laplacian: Some(lap),
         })
     }
-}
-
-/// tr of the Jacobian: Σ_i ∂h_i/∂x_i from tangents `(D, N, D)`, as `(N, 1)`.
-fn diagonal_sum(tx: &Tensor, d: usize) -> am_core::Result<Tensor> {
-    let eye = Tensor::eye(d, tx.dtype(), tx.device())?.reshape((d, 1, d))?;
-    Ok(tx.broadcast_mul(&eye)?.sum(2)?.sum(0)?.unsqueeze(1)?)
 }
 
 impl Action for Mlp {

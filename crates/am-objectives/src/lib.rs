@@ -15,15 +15,22 @@
 //! - the time weight ω with its ω′ term and importance weights 1/p(t) on the time term only
 //!   (Appendix C, Eq. 84–87, with the boundary signs of Eq. 7 — Eq. 84 prints them reversed).
 //!
+//! The baselines' objectives ([`baselines`]): implicit and sliced score matching, conditional
+//! flow matching, for any `am_core::VectorModel`.
+//!
 //! Time samplers ([`time`]): uniform, the √2 quasi-random sequence, and the adaptive p(t) of
 //! Eq. 88.
 
+pub mod baselines;
 pub mod batch;
 pub mod config;
 pub mod error;
 pub mod loss;
 pub mod time;
 
+pub use baselines::{
+    flow_matching_loss, score_matching_loss, score_matching_terms, TraceEstimator,
+};
 pub use batch::PathSample;
 pub use config::{AmConfig, Diffusion, LaplacianEstimator, TimeWeight};
 pub use error::{Error, Result};

@@ -2,3 +2,4 @@
 
 mod derivatives;
 mod double_backward;
+mod vector;

@@ -1,5 +1,6 @@
 //! Tests of am-objectives (one integration-test binary for the crate).
 
+mod baselines;
 mod estimators;
 mod fused;
 mod gradients;
