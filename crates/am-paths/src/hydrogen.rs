@@ -9,7 +9,7 @@
 //! The Bohmian velocity is v = ∇ arg ψ = Im(∇ψ/ψ) per unit of τ, so in normalised time the exact
 //! AM action is s*_t(x) = T·arg ψ(x, tT) and ∇s* = T·v.
 
-use am_core::{check, DType, Device, Error, Marginals, Result, SeededRng, Tensor};
+use am_core::{check, DType, Device, Error, Marginals, Result, ScoreField, SeededRng, Tensor};
 use std::f64::consts::PI;
 
 /// Bohr radius in the reference units.
@@ -86,6 +86,43 @@ pub fn velocity(p: [f64; 3], tau: f64) -> [f64; 3] {
     let n2 = (re * re + im * im).max(1e-300);
     // Im(g/ψ) = (g_im re − g_re im)/|ψ|²
     [0, 1, 2].map(|k| (g[k].1 * re - g[k].0 * im) / n2)
+}
+
+/// The score ∇log|ψ(x, τ)|² = 2·Re(∇ψ/ψ) at (x, τ): what annealed Langevin dynamics with the
+/// true scores uses (Table 2's "ALD + true scores").
+pub fn score(p: [f64; 3], tau: f64) -> [f64; 3] {
+    let ((re, im), g) = psi_and_gradient(p, tau);
+    let n2 = (re * re + im * im).max(1e-300);
+    [0, 1, 2].map(|k| 2.0 * (g[k].0 * re + g[k].1 * im) / n2)
+}
+
+/// The true marginal scores ∇log q_t in normalised time t ∈ [0, 1] (q_t = |ψ(·, tT)|²), as a
+/// [`ScoreField`] for the annealed Langevin baseline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExactScore;
+
+impl ScoreField for ExactScore {
+    fn dim(&self) -> usize {
+        3
+    }
+
+    fn score(&self, t: f64, x: &Tensor) -> Result<Tensor> {
+        let (n, d) = check::points("x", x)?;
+        if d != 3 {
+            return Err(Error::Shape {
+                arg: "x",
+                expected: "(N, 3)".into(),
+                got: x.dims().to_vec(),
+            });
+        }
+        check::unit_times("t", &[t])?;
+        let xs: Vec<f64> = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
+        let mut out = Vec::with_capacity(3 * n);
+        for p in xs.chunks(3) {
+            out.extend(score([p[0], p[1], p[2]], t * T_PHYSICAL));
+        }
+        am_core::rng::tensor_from_f64(out, &[n, 3], x.dtype(), x.device())
+    }
 }
 
 /// The exact AM action in normalised time, s*_t(x) = T·arg ψ(x, tT) (principal branch; only its

@@ -182,3 +182,42 @@ fn euler_at_dt_14_agrees_with_rk4_at_dt_1_4() {
     assert!(mean_gap < 0.5 * A0, "mean distance {mean_gap}");
     let _ = DType::F64;
 }
+
+#[test]
+fn the_score_is_the_gradient_of_the_log_density() {
+    use am_core::{candle::Device, DType, ScoreField, Tensor};
+    use am_paths::hydrogen::{score, ExactScore};
+    let h = 1e-4;
+    for (p, tau) in [([3.0, -5.0, 7.0], 100.0), ([-12.0, 4.0, 20.0], 7000.0)] {
+        let s = score(p, tau);
+        for k in 0..3 {
+            let f = |e: f64| {
+                let mut q = p;
+                q[k] += e;
+                density(q, tau).ln()
+            };
+            let fd = (-f(2.0 * h) + 8.0 * f(h) - 8.0 * f(-h) + f(-2.0 * h)) / (12.0 * h);
+            assert!(
+                (fd - s[k]).abs() < 1e-7 * (1.0 + fd.abs()),
+                "{fd} vs {}",
+                s[k]
+            );
+        }
+        // the ScoreField in normalised time
+        let x = Tensor::from_vec(p.to_vec(), (1, 3), &Device::Cpu).unwrap();
+        let st: Vec<f64> = ExactScore
+            .score(tau / T_PHYSICAL, &x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        for k in 0..3 {
+            assert!((st[k] - s[k]).abs() < 1e-12);
+        }
+    }
+    let bad = Tensor::zeros((2, 2), DType::F64, &Device::Cpu).unwrap();
+    assert!(ExactScore.score(0.5, &bad).is_err());
+    let x = Tensor::zeros((2, 3), DType::F64, &Device::Cpu).unwrap();
+    assert!(ExactScore.score(1.5, &x).is_err());
+}
