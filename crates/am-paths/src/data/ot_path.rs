@@ -126,6 +126,72 @@ impl OtPairedPath {
     }
 }
 
+impl OtPairedPath {
+    /// One point of the path at time t, appended to `out`; with `velocity`, also the conditional
+    /// velocity d x_t/dt of that point's bridge, u = [(y − x) + ε√Δτ·(1 − 2s)/(2√(s(1 − s)))·z]/Δτ.
+    fn draw(
+        &self,
+        t: f64,
+        rng: &mut SeededRng,
+        out: &mut Vec<f64>,
+        velocity: Option<&mut Vec<f64>>,
+    ) {
+        let d = self.data.dim();
+        let (k, s) = self.segment(t);
+        let c = &self.couplings[k];
+        let u = rng.uniform() * c.cumulative[c.cumulative.len() - 1];
+        let e = c
+            .cumulative
+            .partition_point(|&v| v <= u)
+            .min(c.entries.len() - 1);
+        let (i, j, _) = c.entries[e];
+        let (x, y) = (self.data.group(k), self.data.group(k + 1));
+        let times = self.data.times();
+        let dtau = times[k + 1] - times[k];
+        let sd = if self.bridge > 0.0 {
+            self.bridge * (s * (1.0 - s) * dtau).sqrt()
+        } else {
+            0.0
+        };
+        // d sd/ds per unit z, guarded at the segment ends where it is unbounded
+        let dsd = if self.bridge > 0.0 {
+            self.bridge * dtau.sqrt() * (1.0 - 2.0 * s) / (2.0 * (s * (1.0 - s)).max(1e-6).sqrt())
+        } else {
+            0.0
+        };
+        let mut vel = velocity;
+        for a in 0..d {
+            let z = if sd > 0.0 { rng.normal() } else { 0.0 };
+            out.push((1.0 - s) * x[i * d + a] + s * y[j * d + a] + sd * z);
+            if let Some(v) = vel.as_deref_mut() {
+                v.push((y[j * d + a] - x[i * d + a] + dsd * z) / dtau);
+            }
+        }
+    }
+
+    /// Points x_t `(N, D)` of the path at times `t` and their conditional velocities u_t `(N, D)`
+    /// (the regression target of conditional flow matching along this path: OT-CFM for ε = 0).
+    pub fn sample_with_velocity(
+        &self,
+        t: &[f64],
+        rng: &mut SeededRng,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<(Tensor, Tensor)> {
+        am_core::check::unit_times("t", t)?;
+        let d = self.data.dim();
+        let mut x = Vec::with_capacity(t.len() * d);
+        let mut u = Vec::with_capacity(t.len() * d);
+        for &ti in t {
+            self.draw(ti, rng, &mut x, Some(&mut u));
+        }
+        Ok((
+            am_core::rng::tensor_from_f64(x, &[t.len(), d], dtype, device)?,
+            am_core::rng::tensor_from_f64(u, &[t.len(), d], dtype, device)?,
+        ))
+    }
+}
+
 impl Marginals for OtPairedPath {
     fn dim(&self) -> usize {
         self.data.dim()
@@ -142,25 +208,7 @@ impl Marginals for OtPairedPath {
         let d = self.data.dim();
         let mut out = Vec::with_capacity(t.len() * d);
         for &ti in t {
-            let (k, s) = self.segment(ti);
-            let c = &self.couplings[k];
-            let u = rng.uniform() * c.cumulative[c.cumulative.len() - 1];
-            let e = c
-                .cumulative
-                .partition_point(|&v| v <= u)
-                .min(c.entries.len() - 1);
-            let (i, j, _) = c.entries[e];
-            let (x, y) = (self.data.group(k), self.data.group(k + 1));
-            let sd = if self.bridge > 0.0 {
-                let times = self.data.times();
-                self.bridge * (s * (1.0 - s) * (times[k + 1] - times[k])).sqrt()
-            } else {
-                0.0
-            };
-            for a in 0..d {
-                let noise = if sd > 0.0 { sd * rng.normal() } else { 0.0 };
-                out.push((1.0 - s) * x[i * d + a] + s * y[j * d + a] + noise);
-            }
+            self.draw(ti, rng, &mut out, None);
         }
         am_core::rng::tensor_from_f64(out, &[t.len(), d], dtype, device)
     }

@@ -602,3 +602,43 @@ fn npz_written_by_write_npz_reads_back() {
     assert!(write_npz(&path, &[("bad", vec![5], &t)]).is_err());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The conditional velocity is d x_t/dt of the same draw (pair and noise): central differences
+/// with the same random stream, with and without bridge noise.
+#[test]
+fn ot_paired_path_velocity_is_the_derivative_of_the_draw() {
+    use am_core::{DType, Device};
+    use am_paths::OtPairedPath;
+    let rows = [0.0, 0.5, 1.0, 2.0, 1.5, -1.0, 3.0, 0.0, 2.5, 1.0, 0.5, 2.0];
+    let s = Snapshots::from_rows("memory", &rows, 6, 2, &[0.0, 0.0, 1.0, 1.0, 3.0, 3.0]).unwrap();
+    for eps in [0.0, 0.4] {
+        let path = OtPairedPath::new(&s)
+            .unwrap()
+            .with_bridge_noise(eps)
+            .unwrap();
+        for (t, seed) in [(0.1, 1u64), (0.3, 2), (0.55, 3), (0.9, 4)] {
+            let h = 1e-6;
+            let at = |tt: f64| {
+                let mut rng = SeededRng::new(seed);
+                path.sample_with_velocity(&[tt], &mut rng, DType::F64, &Device::Cpu)
+                    .unwrap()
+            };
+            let (xp, _) = at(t + h);
+            let (xm, _) = at(t - h);
+            let (_, u) = at(t);
+            let fd = ((xp - xm).unwrap() / (2.0 * h))
+                .unwrap()
+                .to_vec2::<f64>()
+                .unwrap();
+            let u = u.to_vec2::<f64>().unwrap();
+            for a in 0..2 {
+                assert!(
+                    (fd[0][a] - u[0][a]).abs() < 1e-5 * (1.0 + u[0][a].abs()),
+                    "ε {eps}, t {t}: {} vs {}",
+                    fd[0][a],
+                    u[0][a]
+                );
+            }
+        }
+    }
+}
