@@ -17,10 +17,9 @@
 
 mod common;
 
-use action_matching::core::train::{clip_grad_norm, Adam, AdamConfig, Warmup};
+use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{
-    DType, Device, GradientField, Marginals, ScoreField, SeededRng, Tensor, VectorModel,
-    VelocityField,
+    DType, Device, GradientField, Marginals, ScoreField, SeededRng, Tensor, VelocityField,
 };
 use action_matching::metrics::{mmd2, Kernel, MmdEstimator};
 use action_matching::models::{Activation, FusedMlp, Head, Mlp, MlpConfig, VectorMlp};
@@ -32,7 +31,7 @@ use action_matching::paths::hydrogen::{
 };
 use action_matching::solvers::{annealed_langevin, integrate, LangevinSchedule, Method, OdeConfig};
 use common::plot::Canvas;
-use common::trainer::{train, warmup_cosine, Engine, LoopSettings, Trainer};
+use common::trainer::{train, train_vector, Engine, LoopSettings, Trainer};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -48,6 +47,7 @@ OPTIONS:
                        can be extended later with --resume and a larger --steps
   --full               the reference schedule: 100k steps, 5k warm-up, EMA 0.9999 (hours)
   --batch N            samples per term and step (default 1000)
+  --lr R               Adam's learning rate after warm-up (default 1e-4, the reference)
   --particles N        test particles (default 5000, the reference; --quick: 200)
   --eval-every N       steps between points of the MMD curve (default 2000; --quick: 15)
   --curve-particles N  particles for the curve (default 1000)
@@ -240,22 +240,9 @@ fn train_score(
         println!("{label}: reusing {}", path.display());
         return Ok((net, 0.0));
     }
-    let vars = VectorModel::parameters(&net);
-    let lr = 3e-4;
-    let mut adam = Adam::new(
-        vars.clone(),
-        AdamConfig {
-            lr,
-            ..Default::default()
-        },
-    )?;
-    let schedule = warmup_cosine(lr, steps, 0.05);
     let mut rng = SeededRng::new(s.seed + 11);
-    let pb = common::progress(steps);
-    pb.set_prefix(label.to_string());
-    let started = std::time::Instant::now();
     let mut data: Option<(u64, HydrogenData)> = None;
-    for k in 1..=steps {
+    let seconds = train_vector(&net, steps, 3e-4, label, &mut rng, |k, rng| {
         let chunk = (k - 1) / s.regenerate;
         if data.as_ref().map(|d| d.0) != Some(chunk) {
             data = Some((
@@ -264,31 +251,18 @@ fn train_score(
             ));
         }
         let d = &data.as_ref().expect("set above").1;
+        // times snapped to the data grid, as the reference does
         let t: Vec<f64> = (0..s.batch)
             .map(|_| (rng.uniform() * GRID as f64).round() / GRID as f64)
             .collect();
-        let x = d.sample(&t, &mut rng, DType::F32, &Device::Cpu)?;
+        let x = d.sample(&t, rng, DType::F32, &Device::Cpu)?;
         let tt = Tensor::from_vec(
             t.iter().map(|&v| v as f32).collect::<Vec<_>>(),
             (s.batch, 1),
             &Device::Cpu,
         )?;
-        let loss = score_matching_loss(&net, &tt, &x, trace, &mut rng)?;
-        let value = loss.to_scalar::<f32>()? as f64;
-        if !value.is_finite() {
-            pb.abandon();
-            return Err(format!("{label}: the loss is {value} at step {k}").into());
-        }
-        let mut grads = loss.backward()?;
-        let norm = clip_grad_norm(&mut grads, &vars, 1.0)?;
-        adam.step(&grads, schedule.lr_at(k))?;
-        if k % 10 == 0 || k == steps {
-            pb.set_position(k);
-            pb.set_message(format!("loss {value:+.5} ‖∇θ‖ {norm:.2e}"));
-        }
-    }
-    pb.finish_and_clear();
-    let seconds = started.elapsed().as_secs_f64();
+        Ok(score_matching_loss(&net, &tt, &x, trace, rng)?)
+    })?;
     net.save(&path)?;
     println!(
         "{label}: {steps} steps in {seconds:.0} s ({:.1} ms/step)",
@@ -521,20 +495,24 @@ fn main() {
                     .into(),
             );
         }
+        let lr: f64 = args.get("lr", 1e-4)?;
+        if !(lr > 0.0 && lr.is_finite()) {
+            return Err(format!("--lr must be finite and > 0, got {lr}").into());
+        }
         let (warm, ema) = if full {
             (5000, 0.9999)
         } else {
             (1000.min(steps / 5).max(1), 0.999)
         };
         let schedule = Warmup {
-            lr: 1e-4,
+            lr,
             steps: warm,
             cosine_total: None,
             floor: 1.0,
         };
         println!("Hydrogen atom, ψ = (ψ₃,₂,₋₁ + ψ₂,₁,₀)/√2, a₀ = 4π, T = {T_PHYSICAL} (Sec. 4.2, App. E.1)");
         println!(
-            "AM: s = ½‖x − h‖², h 4 × 256 SiLU; {steps} steps × batch {}, Adam 1e-4, {warm}-step warm-up, clip 1, EMA {ema}; data: {} particles, fresh every {} steps{}",
+            "AM: s = ½‖x − h‖², h 4 × 256 SiLU; {steps} steps × batch {}, Adam {lr:e}, {warm}-step warm-up, clip 1, EMA {ema}; data: {} particles, fresh every {} steps{}",
             setup.batch,
             setup.particles,
             setup.regenerate,

@@ -2,6 +2,17 @@
 
 use std::collections::HashMap;
 
+/// Whether `--name` appears in `help` as a whole option name.
+fn documented(help: &str, name: &str) -> bool {
+    let key = format!("--{name}");
+    help.match_indices(&key).any(|(i, _)| {
+        help[i + key.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'))
+    })
+}
+
 /// Parsed arguments.
 pub struct Args {
     values: HashMap<String, String>,
@@ -9,7 +20,8 @@ pub struct Args {
 }
 
 impl Args {
-    /// Parses `std::env::args`; prints `help` and exits on `--help`. `flags` take no value.
+    /// Parses `std::env::args`; prints `help` and exits on `--help`. `flags` take no value; an
+    /// option that `help` does not list is an error (a mistyped option is never ignored).
     pub fn parse(help: &str, flags: &[&str]) -> Result<Self, String> {
         let mut values = HashMap::new();
         let mut seen = Vec::new();
@@ -22,6 +34,9 @@ impl Args {
             let Some(name) = a.strip_prefix("--") else {
                 return Err(format!("unexpected argument `{a}` (see --help)"));
             };
+            if !documented(help, name) {
+                return Err(format!("unknown option `--{name}` (see --help)"));
+            }
             if flags.contains(&name) {
                 seen.push(name.to_string());
             } else {
