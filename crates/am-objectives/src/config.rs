@@ -23,6 +23,17 @@ pub enum TimeWeight {
     OneMinusT,
     /// ω(t) = Σ_k c_k t^k.
     Polynomial(Vec<f64>),
+    /// The total mass m(t) of an unnormalised path ρ_t = m(t)·q̂_t (per-time masses of snapshots,
+    /// e.g. cell counts, for unbalanced AM): piecewise linear through (`times[k]`, `masses[k]`),
+    /// constant outside. Eq. 20 applied to ρ weights the boundary and time terms by m and has
+    /// **no** ω′ term (ρ carries the mass; the ω′s term of Eq. 84 belongs to re-weighting a
+    /// normalised path), so [`TimeWeight::at`] reports ω′ = 0 for it.
+    Mass {
+        /// Increasing times in [0, 1].
+        times: Vec<f64>,
+        /// Positive finite masses, one per time.
+        masses: Vec<f64>,
+    },
 }
 
 impl TimeWeight {
@@ -41,6 +52,7 @@ impl TimeWeight {
                 }
                 (v, d)
             }
+            TimeWeight::Mass { times, masses } => (piecewise_linear(times, masses, t), 0.0),
         }
     }
 
@@ -66,10 +78,49 @@ impl TimeWeight {
                 }
                 (v, d)
             }
+            TimeWeight::Mass { .. } => {
+                let tv: Vec<f64> = t.to_dtype(am_core::DType::F64)?.flatten_all()?.to_vec1()?;
+                let n = tv.len();
+                let v: Vec<f64> = tv.iter().map(|&ti| self.at(ti).0).collect();
+                (
+                    am_core::rng::tensor_from_f64(v, &[n, 1], t.dtype(), t.device())?,
+                    t.zeros_like()?,
+                )
+            }
         })
     }
 
     fn validate(&self) -> CoreResult<()> {
+        if let TimeWeight::Mass { times, masses } = self {
+            if times.len() < 2 || times.len() != masses.len() {
+                return Err(CoreError::config(
+                    "weight",
+                    format!(
+                        "masses need ≥ 2 times and one mass per time, got {} times and {} masses",
+                        times.len(),
+                        masses.len()
+                    ),
+                ));
+            }
+            if times.iter().any(|t| !(0.0..=1.0).contains(t))
+                || times.windows(2).any(|w| w[1] <= w[0])
+            {
+                return Err(CoreError::config(
+                    "weight",
+                    "mass times must increase within [0, 1]",
+                ));
+            }
+            if let Some((k, m)) = masses
+                .iter()
+                .enumerate()
+                .find(|(_, m)| !(m.is_finite() && **m > 0.0))
+            {
+                return Err(CoreError::config(
+                    "weight",
+                    format!("mass {k} is {m}; masses must be finite and > 0"),
+                ));
+            }
+        }
         if let TimeWeight::Polynomial(c) = self {
             if c.is_empty() || c.iter().any(|v| !v.is_finite()) {
                 return Err(CoreError::config(
@@ -89,6 +140,19 @@ impl TimeWeight {
         }
         Ok(())
     }
+}
+
+/// Linear interpolation through (xs, ys), constant beyond the ends.
+fn piecewise_linear(xs: &[f64], ys: &[f64], x: f64) -> f64 {
+    if x <= xs[0] {
+        return ys[0];
+    }
+    let k = xs.partition_point(|&v| v <= x);
+    if k >= xs.len() {
+        return ys[ys.len() - 1];
+    }
+    let s = (x - xs[k - 1]) / (xs[k] - xs[k - 1]);
+    (1.0 - s) * ys[k - 1] + s * ys[k]
 }
 
 /// Which Action Matching objective (see the crate docs).

@@ -41,6 +41,17 @@ fn configs() -> Vec<(&'static str, AmConfig)> {
                 ..Default::default()
             },
         ),
+        (
+            "unbalanced with per-time masses",
+            AmConfig {
+                growth: 1.0,
+                weight: TimeWeight::Mass {
+                    times: vec![0.0, 0.3, 1.0],
+                    masses: vec![1.0, 2.5, 0.7],
+                },
+                ..Default::default()
+            },
+        ),
     ]
 }
 

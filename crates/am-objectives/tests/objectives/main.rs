@@ -5,5 +5,6 @@ mod estimators;
 mod fused;
 mod gradients;
 mod learning;
+mod masses;
 mod time_samplers;
 mod validation;
