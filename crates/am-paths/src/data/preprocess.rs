@@ -60,6 +60,82 @@ impl Standardizer {
     }
 }
 
+/// The mean and population covariance of every cell of `s`.
+fn covariance(s: &Snapshots) -> (Vec<f64>, nalgebra::DMatrix<f64>) {
+    let d = s.dim();
+    let rows: Vec<&[f64]> = (0..s.times().len())
+        .flat_map(|k| s.group(k).chunks(d))
+        .collect();
+    let n = rows.len() as f64;
+    let mean: Vec<f64> = (0..d)
+        .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
+        .collect();
+    let mut cov = nalgebra::DMatrix::<f64>::zeros(d, d);
+    for r in &rows {
+        let y = nalgebra::DVector::from_iterator(d, r.iter().zip(&mean).map(|(a, m)| a - m));
+        cov += &y * y.transpose();
+    }
+    cov /= n;
+    (mean, cov)
+}
+
+/// Principal components of the pooled cells: the top-k eigenvectors of the population
+/// covariance, for pictures of high-dimensional snapshots (x ↦ Vᵀ(x − μ)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pca {
+    /// μ.
+    pub mean: Vec<f64>,
+    /// The k components, row-major `(k, D)`, by decreasing variance (sign: largest entry > 0).
+    pub components: Vec<f64>,
+    /// Their variances (eigenvalues).
+    pub variances: Vec<f64>,
+    /// The fraction of the total variance each explains.
+    pub explained: Vec<f64>,
+}
+
+impl Pca {
+    /// Fits k ≤ D components on every cell of `s`.
+    pub fn fit(s: &Snapshots, k: usize) -> Result<Self, DataError> {
+        let d = s.dim();
+        if k == 0 || k > d {
+            return Err(DataError::Argument {
+                arg: "k",
+                reason: format!("need 1 ≤ k ≤ D = {d}, got {k}"),
+            });
+        }
+        let (mean, cov) = covariance(s);
+        let total = cov.trace().max(f64::MIN_POSITIVE);
+        let e = cov.symmetric_eigen();
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| e.eigenvalues[b].total_cmp(&e.eigenvalues[a]));
+        let mut components = Vec::with_capacity(k * d);
+        let mut variances = Vec::with_capacity(k);
+        for &j in order.iter().take(k) {
+            let v = e.eigenvectors.column(j);
+            let big = v.iter().cloned().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+            let sign = if big < 0.0 { -1.0 } else { 1.0 };
+            components.extend(v.iter().map(|x| sign * x));
+            variances.push(e.eigenvalues[j].max(0.0));
+        }
+        let explained = variances.iter().map(|v| v / total).collect();
+        Ok(Self {
+            mean,
+            components,
+            variances,
+            explained,
+        })
+    }
+
+    /// The k coordinates of one D-dimensional row.
+    pub fn project(&self, row: &[f64]) -> Vec<f64> {
+        let d = self.mean.len();
+        self.components
+            .chunks(d)
+            .map(|c| c.iter().zip(row.iter().zip(&self.mean)).map(|(v, (x, m))| v * (x - m)).sum())
+            .collect()
+    }
+}
+
 /// Whitening x ↦ Σ^{−1/2}(x − μ) (ZCA) with μ and Σ (population covariance) fitted on training
 /// cells, through a symmetric eigendecomposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,20 +149,7 @@ pub struct Whitener {
 impl Whitener {
     /// Fits on every cell of `train`; fails when Σ is singular (eigenvalue ≤ 1e-12·trace).
     pub fn fit(train: &Snapshots) -> Result<Self, DataError> {
-        let d = train.dim();
-        let rows: Vec<&[f64]> = (0..train.times().len())
-            .flat_map(|k| train.group(k).chunks(d))
-            .collect();
-        let n = rows.len() as f64;
-        let mean: Vec<f64> = (0..d)
-            .map(|j| rows.iter().map(|r| r[j]).sum::<f64>() / n)
-            .collect();
-        let mut cov = nalgebra::DMatrix::<f64>::zeros(d, d);
-        for r in &rows {
-            let y = nalgebra::DVector::from_iterator(d, r.iter().zip(&mean).map(|(a, m)| a - m));
-            cov += &y * y.transpose();
-        }
-        cov /= n;
+        let (mean, cov) = covariance(train);
         let trace = cov.trace();
         let e = cov.symmetric_eigen();
         if let Some(l) = e.eigenvalues.iter().find(|l| **l <= 1e-12 * trace) {

@@ -642,3 +642,29 @@ fn ot_paired_path_velocity_is_the_derivative_of_the_draw() {
         }
     }
 }
+
+/// PCA of a Gaussian with known axes: components, variances and explained fractions.
+#[test]
+fn pca_recovers_known_axes() {
+    use am_paths::data::preprocess::Pca;
+    // axes u = (1, 1, 0)/√2 (sd 3), w = (1, −1, 0)/√2 (sd 1), e_z (sd 0.5), mean (1, 2, 3)
+    let mut rng = SeededRng::new(4);
+    let n = 20_000;
+    let r = std::f64::consts::FRAC_1_SQRT_2;
+    let mut rows = Vec::with_capacity(3 * n);
+    for _ in 0..n {
+        let (a, b, c) = (3.0 * rng.normal(), rng.normal(), 0.5 * rng.normal());
+        rows.extend([1.0 + r * (a + b), 2.0 + r * (a - b), 3.0 + c]);
+    }
+    let labels: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+    let s = Snapshots::from_rows("memory", &rows, n, 3, &labels).unwrap();
+    let p = Pca::fit(&s, 2).unwrap();
+    assert!((p.components[0] - r).abs() < 0.01 && (p.components[1] - r).abs() < 0.01);
+    assert!(p.components[2].abs() < 0.01);
+    assert!((p.components[3].abs() - r).abs() < 0.01 && (p.components[3] + p.components[4]).abs() < 0.02);
+    assert!((p.variances[0] - 9.0).abs() < 0.3 && (p.variances[1] - 1.0).abs() < 0.05);
+    assert!((p.explained[0] - 9.0 / 10.25).abs() < 0.01);
+    let y = p.project(&[1.0 + 2.0 * r, 2.0 + 2.0 * r, 3.0]);
+    assert!((y[0] - 2.0).abs() < 0.02 && y[1].abs() < 0.02, "{y:?}");
+    assert!(Pca::fit(&s, 0).is_err() && Pca::fit(&s, 4).is_err());
+}
