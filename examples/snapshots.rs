@@ -24,13 +24,13 @@ mod common;
 use action_matching::core::{DType, Device, Diffusion, GradientField, Marginals, SeededRng};
 use action_matching::metrics::{w1, w2};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime, TimeWeight};
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::data::csv::{read_csv, CsvSpec, TimeColumn};
 use action_matching::paths::data::npy::write_npz;
-use action_matching::paths::data::preprocess::Standardizer;
+use action_matching::paths::data::preprocess::{Pca, Standardizer};
 use action_matching::paths::{MixturePath, OtPairedPath, Snapshots};
-use action_matching::solvers::euler_maruyama;
+use action_matching::solvers::{euler_maruyama, integrate_weighted, Method, OdeConfig};
 use common::plot::{ramp, Canvas};
 use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
 use std::path::{Path, PathBuf};
@@ -53,6 +53,8 @@ DATA:
 MODEL AND TRAINING:
   --eps E               diffusion ε (default 0: deterministic AM; > 0: entropic AM)
   --lambda L            growth weight λ of unbalanced AM (default 0)
+  --masses M            per-time masses for unbalanced AM (needs --lambda > 0): `counts` (cells
+                        per time point) or m0,m1,... (e.g. total cell numbers of the samples)
   --path P              ot (default) or mixture
   --hidden W,W,...      hidden widths (default 256,256,256)
   --steps N             training steps (default 4000; --quick: 30)
@@ -154,7 +156,24 @@ fn main() {
             data = data.first_dims(k)?;
         }
         let scaler = Standardizer::fit(&data)?;
-        let data = scaler.apply(&data)?;
+        let mut data = scaler.apply(&data)?;
+        if let Some(m) = args.values_get("masses") {
+            if lambda <= 0.0 {
+                return Err("--masses needs unbalanced AM: give --lambda > 0 as well".into());
+            }
+            let masses: Vec<f64> = if m == "counts" {
+                data.counts().iter().map(|&c| c as f64).collect()
+            } else {
+                m.split(',')
+                    .map(|v| {
+                        v.trim()
+                            .parse::<f64>()
+                            .map_err(|_| format!("--masses: cannot parse `{v}`"))
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            data = data.with_masses(&masses)?;
+        }
         let leave_out: Option<usize> = match args.values_get("leave-out") {
             Some(k) => Some(
                 k.parse()
@@ -188,6 +207,14 @@ fn main() {
                 Diffusion::None
             },
             growth: lambda,
+            // per-time masses, relative to the first training time point (Eq. 20 on ρ = m·q̂)
+            weight: match train_data.masses() {
+                Some(m) => TimeWeight::Mass {
+                    times: train_data.times().to_vec(),
+                    masses: m.iter().map(|v| v / m[0]).collect(),
+                },
+                None => TimeWeight::One,
+            },
             ..Default::default()
         };
         let model = Mlp::new(
@@ -209,8 +236,11 @@ fn main() {
             every: 1000,
             resume: args.flag("resume"),
             config: format!(
-                r#"{{"example":"snapshots","data":{:?},"dims":{d},"eps":{eps},"lambda":{lambda},"path":"{path_kind}","hidden":{hidden:?},"batch":{batch},"lr":{lr},"seed":{seed},"steps":{steps},"leave_out":{leave_out:?}}}"#,
-                args.values_get("data").unwrap_or_default()
+                r#"{{"example":"snapshots","data":{:?},"dims":{d},"eps":{eps},"lambda":{lambda},"masses":{:?},"path":"{path_kind}","hidden":{hidden:?},"batch":{batch},"lr":{lr},"seed":{seed},"steps":{steps},"leave_out":{leave_out:?}}}"#,
+                args.values_get("data").unwrap_or_default(),
+                data.masses()
+                    .map(|m| format!("{m:?}"))
+                    .unwrap_or("null".into())
             ),
             label: "AM",
         };
@@ -302,6 +332,30 @@ fn main() {
             );
         }
 
+        if let Some(m) = data.masses() {
+            // the mass carried by weighted particles (Eq. 18–19, ODE) against the given masses
+            let growth = GradientField::new(&fused).with_growth(lambda)?;
+            let ode = OdeConfig {
+                method: Method::Rk4,
+                steps: 100,
+            };
+            let wt = integrate_weighted(&growth, &x0, None, 0.0, 1.0, ode, &tau[1..])?;
+            println!(
+                "\n| time | given mass m_k/m_0 | weighted particles' mass (mean w){} |",
+                if eps > 0.0 {
+                    " (ODE: weights without the noise)"
+                } else {
+                    ""
+                }
+            );
+            println!("|---|---|---|");
+            for (k, &t) in tau.iter().enumerate().skip(1) {
+                let lw: Vec<f32> = wt.log_w.get(k - 1)?.flatten_all()?.to_vec1()?;
+                let mass = lw.iter().map(|v| (*v as f64).exp()).sum::<f64>() / lw.len() as f64;
+                println!("| {t:.3} | {:.3} | {mass:.3} |", m[k] / m[0]);
+            }
+        }
+
         // outputs: trajectories (npz), a figure, the checkpoint (written by the loop)
         let mut times_all = vec![0.0f32];
         times_all.extend(grid.iter().map(|&v| v as f32));
@@ -323,43 +377,54 @@ fn main() {
                 ("std", vec![d], &std),
             ],
         )?;
+        // the figure: the first two dimensions, or the first two principal components for D > 2
+        let pca = if d > 2 {
+            Some(Pca::fit(&data, 2)?)
+        } else {
+            None
+        };
+        let plane = |p: &[f64]| -> (f64, f64) {
+            match &pca {
+                Some(pc) => {
+                    let y = pc.project(p);
+                    (y[0], y[1])
+                }
+                None => (p[0], if d > 1 { p[1] } else { 0.0 }),
+            }
+        };
         let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
         for k in 0..tau.len() {
             for p in data.group(k).chunks_exact(d) {
-                for a in 0..2.min(d) {
-                    lo[a] = lo[a].min(p[a]);
-                    hi[a] = hi[a].max(p[a]);
-                }
+                let (a, b) = plane(p);
+                lo = [lo[0].min(a), lo[1].min(b)];
+                hi = [hi[0].max(a), hi[1].max(b)];
             }
         }
-        let y = |p: &[f64]| if d > 1 { p[1] } else { 0.0 };
         let mut canvas = Canvas::new(
             900,
             700,
-            [
-                lo[0] - 0.2,
-                hi[0] + 0.2,
-                lo[1].min(0.0) - 0.2,
-                hi[1].max(0.0) + 0.2,
-            ],
+            [lo[0] - 0.2, hi[0] + 0.2, lo[1] - 0.2, hi[1] + 0.2],
         );
         for k in 0..tau.len() {
             let c = ramp(k as f64 / (tau.len() - 1).max(1) as f64);
             for p in data.group(k).chunks_exact(d) {
-                canvas.point(p[0], y(p), 2.0, c, 0.35);
+                let (a, b) = plane(p);
+                canvas.point(a, b, 2.0, c, 0.35);
             }
         }
         let st = traj.states.to_vec3::<f32>()?;
-        let yy = |v: &[f32]| if d > 1 { v[1] as f64 } else { 0.0 };
+        let at = |v: &[f32]| plane(&v.iter().map(|&x| x as f64).collect::<Vec<_>>());
         for i in (0..nn).step_by(nn.div_ceil(60).max(1)) {
             for k in 0..st.len() - 1 {
-                canvas.line(
-                    (st[k][i][0] as f64, yy(&st[k][i])),
-                    (st[k + 1][i][0] as f64, yy(&st[k + 1][i])),
-                    [40, 40, 40],
-                    0.5,
-                );
+                canvas.line(at(&st[k][i]), at(&st[k + 1][i]), [40, 40, 40], 0.5);
             }
+        }
+        if let Some(pc) = &pca {
+            println!(
+                "figure: principal components 1–2 of the standardised cells ({:.0} % and {:.0} % of the variance)",
+                100.0 * pc.explained[0],
+                100.0 * pc.explained[1]
+            );
         }
         canvas.save(&out.join("trajectories.png"))?;
         println!(

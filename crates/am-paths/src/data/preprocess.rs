@@ -112,7 +112,10 @@ impl Pca {
         let mut variances = Vec::with_capacity(k);
         for &j in order.iter().take(k) {
             let v = e.eigenvectors.column(j);
-            let big = v.iter().cloned().fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
+            let big = v
+                .iter()
+                .cloned()
+                .fold(0.0f64, |m, x| if x.abs() > m.abs() { x } else { m });
             let sign = if big < 0.0 { -1.0 } else { 1.0 };
             components.extend(v.iter().map(|x| sign * x));
             variances.push(e.eigenvalues[j].max(0.0));
@@ -131,7 +134,12 @@ impl Pca {
         let d = self.mean.len();
         self.components
             .chunks(d)
-            .map(|c| c.iter().zip(row.iter().zip(&self.mean)).map(|(v, (x, m))| v * (x - m)).sum())
+            .map(|c| {
+                c.iter()
+                    .zip(row.iter().zip(&self.mean))
+                    .map(|(v, (x, m))| v * (x - m))
+                    .sum()
+            })
             .collect()
     }
 }

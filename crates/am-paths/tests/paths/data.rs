@@ -661,7 +661,10 @@ fn pca_recovers_known_axes() {
     let p = Pca::fit(&s, 2).unwrap();
     assert!((p.components[0] - r).abs() < 0.01 && (p.components[1] - r).abs() < 0.01);
     assert!(p.components[2].abs() < 0.01);
-    assert!((p.components[3].abs() - r).abs() < 0.01 && (p.components[3] + p.components[4]).abs() < 0.02);
+    assert!(
+        (p.components[3].abs() - r).abs() < 0.01
+            && (p.components[3] + p.components[4]).abs() < 0.02
+    );
     assert!((p.variances[0] - 9.0).abs() < 0.3 && (p.variances[1] - 1.0).abs() < 0.05);
     assert!((p.explained[0] - 9.0 / 10.25).abs() < 0.01);
     let y = p.project(&[1.0 + 2.0 * r, 2.0 + 2.0 * r, 3.0]);
