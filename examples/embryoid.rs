@@ -54,7 +54,9 @@ USAGE: cargo run --release --example embryoid -- [OPTIONS]
 OPTIONS:
   --data-dir DIR     folder with val_rna.npz and test_rna.npz (100 PCs; default: the embedded
                      5-PC copy examples/data/eb_pc5.npz, which gives the same numbers)
-  --eps E            diffusion ε of entropic AM and its path (default 0.1)
+  --eps E            diffusion ε of entropic AM and its path (default: chosen by --select-eps)
+  --select-eps E,E,… candidates for ε, ranked on a held-out 20 % of the training cells
+                     (default 0.1,0.2,0.4,0.8; --quick: 0.1,0.4)
   --steps N          training steps per model (default 3000; --quick: 20)
   --batch N          samples per term and step (default 256)
   --hidden W,W,...   hidden widths (default 256,256,256)
@@ -136,48 +138,101 @@ fn mlp(s: &Setup) -> Res<Mlp> {
     )?)
 }
 
+/// Trains one AM model on the OT-paired path of `data` with bridge noise ε (entropic AM for
+/// ε > 0, Eq. 13; deterministic AM for ε = 0, Eq. 7); `label` and `tag` name the checkpoint.
+fn fit_am(
+    data: &Snapshots,
+    s: &Setup,
+    label: &str,
+    eps: f64,
+    tag: &str,
+) -> Res<(FusedMlp<f32>, f64)> {
+    let path = OtPairedPath::new(data)?.with_bridge_noise(eps)?;
+    let config = AmConfig {
+        diffusion: if eps > 0.0 {
+            Diffusion::Constant { eps }
+        } else {
+            Diffusion::None
+        },
+        ..Default::default()
+    };
+    let mut trainer = adam_trainer(mlp(s)?, ActionMatching::new(config)?, s.lr, s.engine, label)?;
+    let name = format!("{label} {tag}");
+    let settings = LoopSettings {
+        steps: s.steps,
+        schedule: warmup_cosine(s.lr, s.steps, 0.02),
+        checkpoint: Some(&s.out.join(format!("{label}_{tag}.safetensors"))),
+        every: 1000,
+        resume: s.resume,
+        config: format!(
+            r#"{{"example":"embryoid","model":"{label}","set":"{tag}","eps":{eps},"hidden":{:?},"batch":{},"lr":{},"seed":{},"steps":{}}}"#,
+            s.hidden, s.batch, s.lr, s.seed, s.steps
+        ),
+        label: &name,
+    };
+    let mut rng = SeededRng::new(s.seed + 1);
+    let mut times = QuasiRandomTime::new();
+    let report = train(
+        &mut trainer,
+        &mut rng,
+        &mut times,
+        &path,
+        s.batch,
+        &settings,
+    )?;
+    Ok((FusedMlp::<f32>::from_mlp(trainer.model()?)?, report.seconds))
+}
+
+/// Chooses ε of entropic AM without touching the test split: for each candidate, eAM trained on
+/// 80 % of the training cells of every time point pushes the held-out 20 % of t_{k−1} to t_k;
+/// the candidate with the least mean W1 against the held-out cells of t_k wins. (The held-out AM
+/// loss cannot rank ε: each ε defines its own objective, gap − K_ε, with a different constant.)
+fn select_eps(val: &Snapshots, s: &Setup, candidates: &[f64], repeats: usize) -> Res<f64> {
+    let (fit_part, held) = val.split(0.2, s.seed + 5)?;
+    let tau = val.times().to_vec();
+    println!(
+        "\nchoosing ε on a held-out 20 % of the training cells ({:?} cells per time point):",
+        held.counts()
+    );
+    println!("| ε | mean W1, held-out one-step |");
+    println!("|---|---|");
+    let mut best = (f64::INFINITY, candidates[0]);
+    for &eps in candidates {
+        let (m, _) = fit_am(&fit_part, s, "eAM", eps, &format!("select_eps{eps}"))?;
+        let field = GradientField::new(&m);
+        let mut total = 0.0;
+        for k in 1..tau.len() {
+            let x0 = held.tensor(k - 1, DType::F32, &Device::Cpu)?;
+            let truth = held.tensor(k, DType::F32, &Device::Cpu)?;
+            let (a, _, _) = predict(
+                &field,
+                Diffusion::Constant { eps },
+                &x0,
+                tau[k - 1],
+                tau[k],
+                &truth,
+                repeats,
+                s.seed + 7,
+            )?;
+            total += mean_std(&a).0;
+        }
+        let score = total / (tau.len() - 1) as f64;
+        println!("| {eps} | {score:.4} |");
+        if score < best.0 {
+            best = (score, eps);
+        }
+    }
+    println!("chosen: ε = {}", best.1);
+    Ok(best.1)
+}
+
 /// Trains eAM, AM and OT-CFM on `data`; `tag` names the checkpoints.
 fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
-    let mut fused = Vec::new();
     let mut seconds = [0.0; 3];
-    for (i, (label, eps)) in [("eAM", s.eps), ("AM", 0.0)].into_iter().enumerate() {
-        let path = OtPairedPath::new(data)?.with_bridge_noise(eps)?;
-        let config = AmConfig {
-            diffusion: if eps > 0.0 {
-                Diffusion::Constant { eps }
-            } else {
-                Diffusion::None
-            },
-            ..Default::default()
-        };
-        let mut trainer =
-            adam_trainer(mlp(s)?, ActionMatching::new(config)?, s.lr, s.engine, label)?;
-        let name = format!("{label} {tag}");
-        let settings = LoopSettings {
-            steps: s.steps,
-            schedule: warmup_cosine(s.lr, s.steps, 0.02),
-            checkpoint: Some(&s.out.join(format!("{label}_{tag}.safetensors"))),
-            every: 1000,
-            resume: s.resume,
-            config: format!(
-                r#"{{"example":"embryoid","model":"{label}","set":"{tag}","eps":{eps},"hidden":{:?},"batch":{},"lr":{},"seed":{},"steps":{}}}"#,
-                s.hidden, s.batch, s.lr, s.seed, s.steps
-            ),
-            label: &name,
-        };
-        let mut rng = SeededRng::new(s.seed + 1);
-        let mut times = QuasiRandomTime::new();
-        let report = train(
-            &mut trainer,
-            &mut rng,
-            &mut times,
-            &path,
-            s.batch,
-            &settings,
-        )?;
-        seconds[i] = report.seconds;
-        fused.push(FusedMlp::<f32>::from_mlp(trainer.model()?)?);
-    }
+    let (eam, t0) = fit_am(data, s, "eAM", s.eps, tag)?;
+    let (am, t1) = fit_am(data, s, "AM", 0.0, tag)?;
+    seconds[0] = t0;
+    seconds[1] = t1;
     // OT-CFM on the straight OT path
     let cfm = VectorMlp::new(
         MlpConfig {
@@ -214,8 +269,6 @@ fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
         )?;
         cfm.save(&saved)?;
     }
-    let am = fused.pop().expect("two models");
-    let eam = fused.pop().expect("two models");
     Ok(Models {
         eam,
         am,
@@ -396,8 +449,18 @@ fn ot_displacement(from: &[f64], to: &[f64], fraction: f64, x0: &Tensor) -> Res<
 
 /// Test cells coloured by time (light) and eAM's one-step predictions (dark), PCs 1–2.
 fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
-    let r = 3.0;
-    let mut c = Canvas::new(560, 560, [-r, r, -r, r]);
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for k in 0..test.times().len() {
+        for p in test.group(k).chunks(5) {
+            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
+            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
+        }
+    }
+    let mut c = Canvas::new(
+        600,
+        560,
+        [lo[0] - 0.2, hi[0] + 0.2, lo[1] - 0.2, hi[1] + 0.2],
+    );
     let k_max = (test.times().len() - 1) as f64;
     for k in 0..test.times().len() {
         let col = ramp(k as f64 / k_max);
@@ -428,7 +491,7 @@ fn main() {
                     .map_err(|_| format!("--hidden: `{w}` is not a width"))
             })
             .collect::<Result<_, _>>()?;
-        let s = Setup {
+        let mut s = Setup {
             steps: args.get("steps", if quick { 20 } else { 3000 })?,
             batch: args.get("batch", 256)?,
             hidden,
@@ -440,6 +503,21 @@ fn main() {
             out: PathBuf::from(args.string("out", "out/embryoid")),
         };
         let repeats: usize = args.get("repeats", if quick { 2 } else { 10 })?;
+        let candidates: Vec<f64> = args
+            .string(
+                "select-eps",
+                if quick { "0.1,0.4" } else { "0.1,0.2,0.4,0.8" },
+            )
+            .split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .map_err(|_| format!("--select-eps: cannot parse `{v}`"))
+            })
+            .collect::<Result<_, _>>()?;
+        if candidates.is_empty() || candidates.iter().any(|e| !(*e > 0.0 && e.is_finite())) {
+            return Err("--select-eps: candidates must be finite and > 0".into());
+        }
         if !(s.eps > 0.0 && s.eps.is_finite()) {
             return Err(
                 format!("--eps must be finite and > 0 (entropic AM), got {}", s.eps).into(),
@@ -459,6 +537,9 @@ fn main() {
             .into());
         }
         println!("Embryoid body (NLSB preparation): train on val {:?} cells, evaluate on test {:?}; 5 standardised PCs", val.counts(), test.counts());
+        if args.values_get("eps").is_none() {
+            s.eps = select_eps(&val, &s, &candidates, repeats)?;
+        }
         println!(
             "MLP {:?} SiLU; {} steps × batch {}, lr {}; ε = {}; {repeats} SDE repeats; seed {}",
             s.hidden, s.steps, s.batch, s.lr, s.eps, s.seed

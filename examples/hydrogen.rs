@@ -11,8 +11,8 @@
 //! 5,000 each, at t = 0.1 … 1; "average MMD" = mean of |MMD²|. Beside it: the same against an
 //! independent true set with its noise floor, and ‖∇s − T·v‖/‖T·v‖ (∇s* = T·∇arg ψ).
 //!
-//! `cargo run --release --example hydrogen` (reduced schedule: 20k steps, Adam 1e-3, EMA 0.999,
-//! 1k warm-up; ≈ 40 min on 2 cores with the baselines); `--full` for the reference 100k × EMA
+//! `cargo run --release --example hydrogen` (reduced schedule: 20k steps, EMA 0.999, 1k
+//! warm-up; ≈ 40 min on 2 cores with the baselines); `--full` for the reference 100k × EMA
 //! 0.9999 × 5k warm-up (hours); `--quick` for a smoke run.
 
 mod common;
@@ -47,8 +47,7 @@ OPTIONS:
                        can be extended later with --resume and a larger --steps
   --full               the reference schedule: 100k steps, 5k warm-up, EMA 0.9999 (hours)
   --batch N            samples per term and step (default 1000)
-  --lr R               Adam's learning rate after warm-up (default 1e-3; --full: 1e-4, the
-                       reference)
+  --lr R               Adam's learning rate after warm-up (default 1e-4, the reference)
   --particles N        test particles (default 5000, the reference; --quick: 200)
   --eval-every N       steps between points of the MMD curve (default 2000; --quick: 15)
   --curve-particles N  particles for the curve (default 1000)
@@ -496,9 +495,7 @@ fn main() {
                     .into(),
             );
         }
-        // the reduced schedule takes 10× the reference step size: with s* ≈ T·arg ψ spanning
-        // ~10⁴–10⁵, h must grow to O(100) and Adam's per-step change bounds how fast it can
-        let lr: f64 = args.get("lr", if full { 1e-4 } else { 1e-3 })?;
+        let lr: f64 = args.get("lr", 1e-4)?;
         if !(lr > 0.0 && lr.is_finite()) {
             return Err(format!("--lr must be finite and > 0, got {lr}").into());
         }
