@@ -271,6 +271,9 @@ fn train_score(
     Ok((net, seconds))
 }
 
+/// The EMA model, the curve of (step, average MMD) and the training seconds.
+type TrainedAm = (FusedMlp<f32>, Vec<(u64, f64)>, f64);
+
 /// The learned AM model: trains in stages between curve points (fresh data every
 /// `--regenerate` steps), evaluating the EMA model's average MMD on `curve_x0` at each.
 #[allow(clippy::too_many_arguments)]
@@ -284,7 +287,7 @@ fn train_am(
     curve_x0: &Tensor,
     curve_truth: &[Tensor],
     eval_every: u64,
-) -> Res<(FusedMlp<f32>, Vec<(u64, f64)>, f64)> {
+) -> Res<TrainedAm> {
     let model = Mlp::new(
         MlpConfig {
             dim: 3,

@@ -495,6 +495,13 @@ pub fn train(
                 info.loss, info.grad_norm
             ));
         }
+        super::plain_progress(
+            s.label,
+            k,
+            s.steps,
+            started,
+            &format!("loss {:+.4} ‖∇θ‖ {:.2e}", info.loss, info.grad_norm),
+        );
         if s.every > 0 && k % s.every == 0 && k < s.steps {
             save(t, rng, times)?;
         }
@@ -582,6 +589,13 @@ pub fn train_vector(
             pb.set_position(k);
             pb.set_message(format!("loss {value:+.5} ‖∇θ‖ {norm:.2e}"));
         }
+        super::plain_progress(
+            label,
+            k,
+            steps,
+            started,
+            &format!("loss {value:+.5} ‖∇θ‖ {norm:.2e}"),
+        );
     }
     pb.finish_and_clear();
     Ok(started.elapsed().as_secs_f64())

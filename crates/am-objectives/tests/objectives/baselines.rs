@@ -103,8 +103,8 @@ fn sliced_trace_is_unbiased_for_a_network() {
         .to_vec1()
         .unwrap();
     let reps = 4000;
-    let mut sum = vec![0.0; 8];
-    let mut sq = vec![0.0; 8];
+    let mut sum = [0.0; 8];
+    let mut sq = [0.0; 8];
     for _ in 0..reps {
         let s: Vec<f64> = score_matching_terms(&net, &t, &x, TraceEstimator::Rademacher, &mut rng)
             .unwrap()
