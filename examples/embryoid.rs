@@ -125,13 +125,18 @@ struct Models {
     seconds: [f64; 3],
 }
 
+/// The network of every model: [t, x] → widths `hidden` → output, SiLU.
+fn net_config(s: &Setup) -> MlpConfig {
+    MlpConfig {
+        dim: 5,
+        hidden: s.hidden.clone(),
+        ..Default::default()
+    }
+}
+
 fn mlp(s: &Setup) -> Res<Mlp> {
     Ok(Mlp::new(
-        MlpConfig {
-            dim: 5,
-            hidden: s.hidden.clone(),
-            ..Default::default()
-        },
+        net_config(s),
         &mut SeededRng::new(s.seed),
         DType::F32,
         &Device::Cpu,
@@ -235,11 +240,7 @@ fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
     seconds[1] = t1;
     // OT-CFM on the straight OT path
     let cfm = VectorMlp::new(
-        MlpConfig {
-            dim: 5,
-            hidden: s.hidden.clone(),
-            ..Default::default()
-        },
+        net_config(s),
         &mut SeededRng::new(s.seed),
         DType::F32,
         &Device::Cpu,
@@ -482,15 +483,7 @@ fn main() {
     common::run(|| {
         let args = common::args::Args::parse(HELP, &["quick", "resume", "no-leave-out"])?;
         let quick = args.flag("quick");
-        let hidden: Vec<usize> = args
-            .string("hidden", "256,256,256")
-            .split(',')
-            .map(|w| {
-                w.trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("--hidden: `{w}` is not a width"))
-            })
-            .collect::<Result<_, _>>()?;
+        let hidden: Vec<usize> = args.list("hidden", "256,256,256")?;
         let mut s = Setup {
             steps: args.get("steps", if quick { 20 } else { 3000 })?,
             batch: args.get("batch", 256)?,
@@ -503,18 +496,10 @@ fn main() {
             out: PathBuf::from(args.string("out", "out/embryoid")),
         };
         let repeats: usize = args.get("repeats", if quick { 2 } else { 10 })?;
-        let candidates: Vec<f64> = args
-            .string(
-                "select-eps",
-                if quick { "0.1,0.4" } else { "0.1,0.2,0.4,0.8" },
-            )
-            .split(',')
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .map_err(|_| format!("--select-eps: cannot parse `{v}`"))
-            })
-            .collect::<Result<_, _>>()?;
+        let candidates: Vec<f64> = args.list(
+            "select-eps",
+            if quick { "0.1,0.4" } else { "0.1,0.2,0.4,0.8" },
+        )?;
         if candidates.is_empty() || candidates.iter().any(|e| !(*e > 0.0 && e.is_finite())) {
             return Err("--select-eps: candidates must be finite and > 0".into());
         }

@@ -128,15 +128,7 @@ fn main() {
         let engine = Engine::parse(&args.string("engine", "fused"))?;
         let out = PathBuf::from(args.string("out", "out/snapshots"));
         let path_kind = args.string("path", "ot");
-        let hidden: Vec<usize> = args
-            .string("hidden", "256,256,256")
-            .split(',')
-            .map(|w| {
-                w.trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("--hidden: `{w}` is not a width"))
-            })
-            .collect::<Result<_, _>>()?;
+        let hidden: Vec<usize> = args.list("hidden", "256,256,256")?;
         if !(eps >= 0.0 && eps.is_finite() && lambda >= 0.0 && lambda.is_finite()) {
             return Err(format!(
                 "--eps and --lambda must be finite and ≥ 0, got {eps} and {lambda}"
@@ -164,13 +156,7 @@ fn main() {
             let masses: Vec<f64> = if m == "counts" {
                 data.counts().iter().map(|&c| c as f64).collect()
             } else {
-                m.split(',')
-                    .map(|v| {
-                        v.trim()
-                            .parse::<f64>()
-                            .map_err(|_| format!("--masses: cannot parse `{v}`"))
-                    })
-                    .collect::<Result<_, _>>()?
+                args.list("masses", "")?
             };
             data = data.with_masses(&masses)?;
         }

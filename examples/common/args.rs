@@ -65,6 +65,18 @@ impl Args {
         }
     }
 
+    /// A comma-separated list parsed as `T`, or `default` (itself such a list).
+    pub fn list<T: std::str::FromStr>(&self, name: &str, default: &str) -> Result<Vec<T>, String> {
+        let text = self.values.get(name).map(String::as_str).unwrap_or(default);
+        text.split(',')
+            .map(|v| {
+                v.trim()
+                    .parse::<T>()
+                    .map_err(|_| format!("--{name}: cannot parse `{}`", v.trim()))
+            })
+            .collect()
+    }
+
     /// A value as given, if given.
     pub fn values_get(&self, name: &str) -> Option<String> {
         self.values.get(name).cloned()

@@ -1,7 +1,7 @@
 //! Score fields ∇x log q_t(x): what annealed Langevin dynamics (Algorithms 3–4) and score-matching
 //! baselines speak.
 
-use crate::{Result, Tensor};
+use crate::{DType, Device, Result, Tensor};
 
 /// A time-dependent score ∇x log q_t(x).
 pub trait ScoreField {
@@ -29,4 +29,13 @@ pub trait VectorModel {
     ) -> Result<(Tensor, Option<Tensor>)>;
     /// The trainable parameters.
     fn parameters(&self) -> Vec<crate::Var>;
+}
+
+/// The D unit directions e_i repeated for N points, `(D, N, D)`: the directions whose
+/// Jacobian-vector products give the exact trace of ∂f/∂x.
+pub fn unit_directions(n: usize, d: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    Ok(Tensor::eye(d, dtype, device)?
+        .unsqueeze(1)?
+        .broadcast_as((d, n, d))?
+        .contiguous()?)
 }

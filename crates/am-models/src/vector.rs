@@ -193,19 +193,20 @@ impl VelocityField for VectorMlp {
                 Ok((f, (j * v)?.sum_keepdim(1)?))
             }
             _ => {
-                let (f, j) = self.at_time(t, x, Some(&unit_directions(n, d, x)?))?;
+                let (f, j) = self.at_time(
+                    t,
+                    x,
+                    Some(&am_core::score::unit_directions(
+                        n,
+                        d,
+                        x.dtype(),
+                        x.device(),
+                    )?),
+                )?;
                 Ok((f, jacobian_trace(&j.expect("directions given"))?))
             }
         }
     }
-}
-
-/// The D unit directions e_i for N points, `(D, N, D)`, in x's dtype and device.
-pub fn unit_directions(n: usize, d: usize, x: &Tensor) -> am_core::Result<Tensor> {
-    Ok(Tensor::eye(d, x.dtype(), x.device())?
-        .unsqueeze(1)?
-        .broadcast_as((d, n, d))?
-        .contiguous()?)
 }
 
 /// tr(∂f/∂x) `(N, 1)` from the JVPs along the unit directions `(D, N, D)`: Σ_i (J e_i)_i.

@@ -47,10 +47,7 @@ pub fn score_matching_terms(
     let d = model.dim();
     let (f, jvp, probe) = match trace {
         TraceEstimator::Exact => {
-            let dirs = Tensor::eye(d, x.dtype(), x.device())?
-                .unsqueeze(1)?
-                .broadcast_as((d, n, d))?
-                .contiguous()?;
+            let dirs = am_core::score::unit_directions(n, d, x.dtype(), x.device())?;
             let (f, j) = model.forward_jvp(t, x, Some(&dirs))?;
             (f, j, dirs)
         }
