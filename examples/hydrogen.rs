@@ -656,7 +656,7 @@ fn main() {
         if let Some(ald) = rows.iter().find(|r| r.name == "ALD + true scores") {
             let ratio = ald.coupled.0 / rows[0].coupled.0;
             println!(
-                "\nAM is {ratio:.0}× better than ALD with the true scores (the issue asks ≥ 10×)."
+                "\naverage MMD of ALD with the true scores / AM's: {ratio:.2} (the paper's ratio: 3.6e-2 / 5.7e-4 = 63)"
             );
         }
         if !full {
