@@ -12,7 +12,7 @@
 //! independent true set with its noise floor, and ‖∇s − T·v‖/‖T·v‖ (∇s* = T·∇arg ψ).
 //!
 //! `cargo run --release --example hydrogen` (reduced schedule: 20k steps, EMA 0.999, 1k
-//! warm-up; ≈ 40 min on 2 cores with the baselines); `--full` for the reference 100k × EMA
+//! warm-up; ≈ 1 h on 2 cores with the baselines); `--full` for the reference 100k × EMA
 //! 0.9999 × 5k warm-up (hours); `--quick` for a smoke run.
 
 mod common;
@@ -446,7 +446,14 @@ fn plot_curve(curve: &[(u64, f64)], rows: &[Row], path: &Path) -> Res<()> {
 
 /// Particles at t = 1 in the (x, z) plane: truth (grey), AM (blue), ALD with true scores (red).
 fn plot_particles(truth: &Tensor, am: &Tensor, ald: Option<&Tensor>, path: &Path) -> Res<()> {
-    let r = 60.0;
+    // a square holding 99 % of the true particles' |x| and |z|
+    let mut extent: Vec<f64> = truth
+        .to_vec2::<f32>()?
+        .iter()
+        .map(|p| p[0].abs().max(p[2].abs()) as f64)
+        .collect();
+    extent.sort_by(|a, b| a.total_cmp(b));
+    let r = extent[(extent.len() * 99 / 100).min(extent.len() - 1)].max(1.0);
     let mut c = Canvas::new(500, 500, [-r, r, -r, r]);
     let mut draw = |x: &Tensor, col: [u8; 3]| -> Res<()> {
         for p in x.to_vec2::<f32>()? {
