@@ -21,11 +21,12 @@ pub fn progress(total: u64) -> ProgressBar {
 }
 
 /// When stderr is not a terminal (a log file, `nohup`), progress bars are hidden: this prints a
-/// plain line at every tenth of `total` instead, so long runs still show where they are.
+/// plain line at every tenth of `total` (for runs of ≥ 100 steps) instead, so long runs still
+/// show where they are.
 pub fn plain_progress(label: &str, k: u64, total: u64, started: std::time::Instant, msg: &str) {
     use std::io::IsTerminal;
     let tenth = (total / 10).max(1);
-    if !std::io::stderr().is_terminal() && (k % tenth == 0 || k == total) {
+    if total >= 100 && !std::io::stderr().is_terminal() && (k % tenth == 0 || k == total) {
         let secs = started.elapsed().as_secs_f64();
         eprintln!("{label}: step {k}/{total}, {msg}, {secs:.0} s");
     }
