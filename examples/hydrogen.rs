@@ -307,8 +307,11 @@ fn train_score(
     Ok((net, seconds))
 }
 
-/// The EMA model, the curve of (step, average MMD) and the training seconds.
-type TrainedAm = (FusedMlp<f32>, Vec<(u64, f64)>, f64);
+/// (step, the reference's average |MMD²|, the paired MMD²) of the training curve.
+type CurvePoint = (u64, f64, f64);
+
+/// The EMA model, its curve and the training seconds.
+type TrainedAm = (FusedMlp<f32>, Vec<CurvePoint>, f64);
 
 /// The learned AM model: trains in stages between curve points (fresh data every
 /// `--regenerate` steps), evaluating the EMA model's average MMD on `curve_x0` at each.
@@ -361,7 +364,8 @@ fn train_am(
     let mut rng = SeededRng::new(s.seed + 10);
     let mut times = QuasiRandomTime::new();
     let curve_path = out.join("curve.csv");
-    let mut curve: Vec<(u64, f64)> = Vec::new();
+    // (step, reference coupled |MMD²|, paired MMD² — NaN in curves written before it existed)
+    let mut curve: Vec<CurvePoint> = Vec::new();
     let mut seconds = 0.0;
     let mut data: Option<(u64, HydrogenData)> = None;
     let mut resume = args.flag("resume");
@@ -384,8 +388,9 @@ fn train_am(
                 let mut it = line.split(',');
                 if let (Some(a), Some(b)) = (it.next(), it.next()) {
                     if let (Ok(k), Ok(v)) = (a.parse::<u64>(), b.parse::<f64>()) {
+                        let paired = it.next().and_then(|c| c.parse().ok()).unwrap_or(f64::NAN);
                         if k <= trainer.step {
-                            curve.push((k, v));
+                            curve.push((k, v, paired));
                         }
                     }
                 }
@@ -418,18 +423,20 @@ fn train_am(
         seconds += report.seconds;
         if stage_end % eval_every == 0 || stage_end == steps {
             let ema_model = FusedMlp::<f32>::from_mlp(&trainer.ema_model()?)?;
-            let (avg, _) = mmd_curve(&push_am(&ema_model, curve_x0)?, curve_truth)?;
+            let pushed = push_am(&ema_model, curve_x0)?;
+            let (avg, _) = mmd_curve(&pushed, curve_truth)?;
+            let (paired, _) = paired_mmd_curve(&pushed, curve_truth)?;
             println!(
-                "AM step {stage_end:>6}: average MMD {avg:.3e} (EMA model, {} coupled particles); loss {:+.4}",
+                "AM step {stage_end:>6}: average MMD {avg:.3e}, paired MMD² {paired:.2e} (EMA model, {} coupled particles); loss {:+.4}",
                 curve_x0.dim(0)?,
                 report.last_loss
             );
-            curve.push((stage_end, avg));
+            curve.push((stage_end, avg, paired));
             let mut f = std::fs::File::create(&curve_path)
                 .map_err(|e| format!("{}: {e}", curve_path.display()))?;
-            writeln!(f, "step,average_mmd")?;
-            for (k, v) in &curve {
-                writeln!(f, "{k},{v:e}")?;
+            writeln!(f, "step,average_mmd,paired_mmd2")?;
+            for (k, v, p) in &curve {
+                writeln!(f, "{k},{v:e},{p:e}")?;
             }
         }
     }
@@ -439,9 +446,11 @@ fn train_am(
 }
 
 /// The MMD curve against steps (log scale), with the baselines as horizontal lines.
-fn plot_curve(curve: &[(u64, f64)], rows: &[Row], path: &Path) -> Res<()> {
+/// The reference estimator in blue, the paired one (where positive) in orange.
+fn plot_curve(curve: &[CurvePoint], rows: &[Row], path: &Path) -> Res<()> {
     let xmax = curve.iter().map(|c| c.0).max().unwrap_or(1).max(1) as f64;
     let mut vals: Vec<f64> = curve.iter().map(|c| c.1).collect();
+    vals.extend(curve.iter().map(|c| c.2).filter(|v| *v > 0.0));
     vals.extend(rows.iter().map(|r| r.coupled.0));
     let lo = vals
         .iter()
@@ -473,9 +482,20 @@ fn plot_curve(curve: &[(u64, f64)], rows: &[Row], path: &Path) -> Res<()> {
             [30, 60, 200],
             1.0,
         );
+        if w[0].2 > 0.0 && w[1].2 > 0.0 {
+            c.line(
+                (w[0].0 as f64, w[0].2.log10()),
+                (w[1].0 as f64, w[1].2.log10()),
+                [240, 140, 20],
+                1.0,
+            );
+        }
     }
     for p in curve {
         c.point(p.0 as f64, p.1.log10(), 3.0, [30, 60, 200], 1.0);
+        if p.2 > 0.0 {
+            c.point(p.0 as f64, p.2.log10(), 3.0, [240, 140, 20], 1.0);
+        }
     }
     c.save(path)
 }
