@@ -31,7 +31,7 @@ use action_matching::metrics::{mmd2, w2_equal, Kernel, MmdEstimator};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
 use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
-use action_matching::paths::{MixturePath, OtPairedPath, Snapshots};
+use action_matching::paths::Snapshots;
 use action_matching::solvers::euler_maruyama;
 use common::plot::{ramp, Canvas};
 use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
@@ -100,11 +100,7 @@ fn main() {
             };
             let test: Snapshots = branching_snapshots(big, seed + 1000)?;
             let floor_pop: Snapshots = branching_snapshots(big, seed + 2000)?;
-            let marginals: Box<dyn Marginals> = if path_kind == "ot" {
-                Box::new(OtPairedPath::new(&data)?.with_bridge_noise(eps)?)
-            } else {
-                Box::new(MixturePath::new(&data))
-            };
+            let marginals: Box<dyn Marginals> = common::snapshot_path(&data, &path_kind, eps)?;
             let model = Mlp::new(
                 MlpConfig {
                     dim: 2,
@@ -127,11 +123,7 @@ fn main() {
             // the data): a held-out population gives the same kind of path, and the parameters
             // with the lowest held-out loss are the ones evaluated
             let held_pop: Snapshots = branching_snapshots(config, seed + 3000)?;
-            let held_path: Box<dyn Marginals> = if path_kind == "ot" {
-                Box::new(OtPairedPath::new(&held_pop)?.with_bridge_noise(eps)?)
-            } else {
-                Box::new(MixturePath::new(&held_pop))
-            };
+            let held_path: Box<dyn Marginals> = common::snapshot_path(&held_pop, &path_kind, eps)?;
             let held_out = PathSample::draw(
                 held_path.as_ref(),
                 4096,

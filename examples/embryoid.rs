@@ -219,7 +219,7 @@ fn select_eps(val: &Snapshots, s: &Setup, candidates: &[f64], repeats: usize) ->
                 repeats,
                 s.seed + 7,
             )?;
-            total += mean_std(&a).0;
+            total += common::mean_std(&a).0;
         }
         let score = total / (tau.len() - 1) as f64;
         println!("| {eps} | {score:.4} |");
@@ -303,13 +303,6 @@ fn predict(
     Ok((a, b, last.expect("repeats ≥ 1")))
 }
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let s =
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0).max(1.0)).sqrt();
-    (m, s)
-}
-
 /// One table cell per method: (W1 mean, W1 std, W2 mean) per predicted time point.
 type Table = Vec<(String, Vec<(f64, f64, f64)>)>;
 
@@ -384,8 +377,8 @@ fn evaluate(
                 reps,
                 s.seed + 100 * k as u64,
             )?;
-            let (m1, s1) = mean_std(&a);
-            cells.push((m1, s1, mean_std(&b).0));
+            let (m1, s1) = common::mean_std(&a);
+            cells.push((m1, s1, common::mean_std(&b).0));
             if name.starts_with("entropic") {
                 shown.push((k, last));
             }

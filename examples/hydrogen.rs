@@ -76,7 +76,6 @@ const PAPER: [(&str, f64, f64); 4] = [
 
 /// Everything the run needs to know about its size.
 struct Setup {
-    quick: bool,
     particles: usize,
     mh_steps: usize,
     batch: usize,
@@ -95,6 +94,30 @@ fn dataset(n: usize, mh_steps: usize, seed: u64) -> Res<HydrogenData> {
 /// The seed of training data set number `chunk` (a fresh set every `--regenerate` steps).
 fn chunk_seed(seed: u64, chunk: u64) -> u64 {
     1_000_003 * (seed + 1) + chunk
+}
+
+/// The training data: a fresh data set every `--regenerate` steps (seeded by its index, as an
+/// uninterrupted run would draw it), kept until the next one is due.
+struct DataStream<'a> {
+    s: &'a Setup,
+    current: Option<(u64, HydrogenData)>,
+}
+
+impl<'a> DataStream<'a> {
+    fn new(s: &'a Setup) -> Self {
+        Self { s, current: None }
+    }
+
+    /// The data set for 0-based step `step`.
+    fn at_step(&mut self, step: u64) -> Res<&HydrogenData> {
+        let chunk = step / self.s.regenerate;
+        if self.current.as_ref().map(|d| d.0) != Some(chunk) {
+            let s = self.s;
+            let data = dataset(s.particles, s.mh_steps, chunk_seed(s.seed, chunk))?;
+            self.current = Some((chunk, data));
+        }
+        Ok(&self.current.as_ref().expect("set above").1)
+    }
 }
 
 /// Particles of `data` at grid index k as an f32 tensor, the first `n` of them.
@@ -152,13 +175,6 @@ fn paired_mmd_curve(pred: &[Tensor], truth: &[Tensor]) -> Res<(f64, Vec<f64>)> {
         v.push(total / (n * (n - 1)) as f64);
     }
     Ok((v.iter().sum::<f64>() / v.len() as f64, v))
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let s =
-        (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() as f64 - 1.0).max(1.0)).sqrt();
-    (m, s)
 }
 
 /// AM's particles at TIMES: x₀ pushed along ∇s with Euler, dt = 1/1000 (the reference sampler).
@@ -277,16 +293,9 @@ fn train_score(
         return Ok((net, 0.0));
     }
     let mut rng = SeededRng::new(s.seed + 11);
-    let mut data: Option<(u64, HydrogenData)> = None;
+    let mut stream = DataStream::new(s);
     let seconds = train_vector(&net, steps, 3e-4, label, &mut rng, |k, rng| {
-        let chunk = (k - 1) / s.regenerate;
-        if data.as_ref().map(|d| d.0) != Some(chunk) {
-            data = Some((
-                chunk,
-                dataset(s.particles, s.mh_steps, chunk_seed(s.seed, chunk))?,
-            ));
-        }
-        let d = &data.as_ref().expect("set above").1;
+        let d = stream.at_step(k - 1)?;
         // times snapped to the data grid, as the reference does
         let t: Vec<f64> = (0..s.batch)
             .map(|_| (rng.uniform() * GRID as f64).round() / GRID as f64)
@@ -367,11 +376,11 @@ fn train_am(
     // (step, reference coupled |MMD²|, paired MMD² — NaN in curves written before it existed)
     let mut curve: Vec<CurvePoint> = Vec::new();
     let mut seconds = 0.0;
-    let mut data: Option<(u64, HydrogenData)> = None;
-    let mut resume = args.flag("resume");
-    if resume && ckpt.exists() {
-        // restore first (a zero-step stage), then keep the curve points up to the restored step
-        let d0 = dataset(s.particles, s.mh_steps, chunk_seed(s.seed, 0))?;
+    let mut stream = DataStream::new(s);
+    if args.flag("resume") && ckpt.exists() {
+        // restore first (a zero-step stage; its data set is the one an uninterrupted run would
+        // draw next, built once and reused below), then keep the curve points up to that step
+        let d0 = stream.at_step(0)?;
         let settings = LoopSettings {
             steps: 0,
             schedule,
@@ -381,8 +390,7 @@ fn train_am(
             config: config.clone(),
             label: "AM",
         };
-        train(&mut trainer, &mut rng, &mut times, &d0, s.batch, &settings)?;
-        resume = false;
+        train(&mut trainer, &mut rng, &mut times, d0, s.batch, &settings)?;
         if let Ok(text) = std::fs::read_to_string(&curve_path) {
             for line in text.lines().skip(1) {
                 let mut it = line.split(',');
@@ -397,15 +405,8 @@ fn train_am(
             }
         }
     }
-    let _ = resume;
     while trainer.step < steps {
         let chunk = trainer.step / s.regenerate;
-        if data.as_ref().map(|d| d.0) != Some(chunk) {
-            data = Some((
-                chunk,
-                dataset(s.particles, s.mh_steps, chunk_seed(s.seed, chunk))?,
-            ));
-        }
         let next_eval = (trainer.step / eval_every + 1) * eval_every;
         let next_data = (chunk + 1) * s.regenerate;
         let stage_end = next_eval.min(next_data).min(steps);
@@ -418,7 +419,7 @@ fn train_am(
             config: config.clone(),
             label: "AM",
         };
-        let d = &data.as_ref().expect("set above").1;
+        let d = stream.at_step(trainer.step)?;
         let report = train(&mut trainer, &mut rng, &mut times, d, s.batch, &settings)?;
         seconds += report.seconds;
         if stage_end % eval_every == 0 || stage_end == steps {
@@ -541,7 +542,6 @@ fn main() {
             },
         )?;
         let setup = Setup {
-            quick,
             particles: args.get("particles", if quick { 200 } else { 5000 })?,
             mh_steps: if quick { 300 } else { 5000 },
             batch: args.get("batch", if quick { 64 } else { 1000 })?,
@@ -692,7 +692,7 @@ fn main() {
             "time s"
         );
         for r in &rows {
-            let (_, sd) = mean_std(&r.coupled.1);
+            let (_, sd) = common::mean_std(&r.coupled.1);
             let paper = PAPER
                 .iter()
                 .find(|p| p.0 == r.name)
@@ -752,7 +752,6 @@ fn main() {
             &out.join("particles_t1.png"),
         )?;
         println!("wrote {}/mmd_curve.png, particles_t1.png, curve.csv, am.safetensors (resumable), am_ema.safetensors", out.display());
-        let _ = setup.quick;
         Ok(())
     })
 }

@@ -29,7 +29,7 @@ use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::data::csv::{read_csv, CsvSpec, TimeColumn};
 use action_matching::paths::data::npy::write_npz;
 use action_matching::paths::data::preprocess::{Pca, Standardizer};
-use action_matching::paths::{MixturePath, OtPairedPath, Snapshots};
+use action_matching::paths::Snapshots;
 use action_matching::solvers::{euler_maruyama, integrate_weighted, Method, OdeConfig};
 use common::plot::{ramp, Canvas};
 use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
@@ -181,11 +181,7 @@ fn main() {
             data.times().iter().map(|t| (t * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
             data.counts()
         );
-        let marginals: Box<dyn Marginals> = if path_kind == "ot" {
-            Box::new(OtPairedPath::new(&train_data)?.with_bridge_noise(eps)?)
-        } else {
-            Box::new(MixturePath::new(&train_data))
-        };
+        let marginals: Box<dyn Marginals> = common::snapshot_path(&train_data, &path_kind, eps)?;
         let config = AmConfig {
             diffusion: if eps > 0.0 {
                 Diffusion::Constant { eps }
