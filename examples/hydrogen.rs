@@ -133,46 +133,20 @@ fn truth_at_times(data: &HydrogenData, n: usize) -> Res<Vec<Tensor>> {
         .collect()
 }
 
-/// |MMD²| per time (the reference kernel: three α = 1e-4) and their mean.
-fn mmd_curve(pred: &[Tensor], truth: &[Tensor]) -> Res<(f64, Vec<f64>)> {
+/// MMD² per time with the reference kernel (three α = 1e-4) and their mean over times.
+/// `Unbiased` is the reference's estimator (reported as |MMD²|); on coupled sets it keeps
+/// k(x_i, y_i) in the cross term and is biased low by ≈ (2/n)(k(x, x) − E k). `Paired` leaves
+/// i = j out everywhere: unbiased for coupled sets, signed, the exact dynamics score 0 ± noise.
+fn mmd_curve(pred: &[Tensor], truth: &[Tensor], estimator: MmdEstimator) -> Res<(f64, Vec<f64>)> {
     let kernel = Kernel::Alphas(vec![1e-4; 3]);
     let mut v = Vec::with_capacity(pred.len());
     for (p, q) in pred.iter().zip(truth) {
-        v.push(mmd2(p, q, &kernel, MmdEstimator::Unbiased, 1024)?.abs());
-    }
-    Ok((v.iter().sum::<f64>() / v.len() as f64, v))
-}
-
-/// The paired MMD² per time and its mean over times: for coupled sets (x_i, y_i) the unbiased
-/// U-statistic leaves out i = j in the cross term too, [Σ_{i≠j} k(x_i, x_j) + k(y_i, y_j) −
-/// k(x_i, y_j) − k(y_i, x_j)]/(n(n − 1)), so its expectation is the MMD² of the two marginals and
-/// the exact dynamics score 0 ± noise (the reference's estimator keeps k(x_i, y_i) and is biased
-/// low by ≈ (2/n)(k(x, x) − E k)). Same kernel, signed.
-fn paired_mmd_curve(pred: &[Tensor], truth: &[Tensor]) -> Res<(f64, Vec<f64>)> {
-    let alpha = 1e-4;
-    let mut v = Vec::with_capacity(pred.len());
-    for (p, q) in pred.iter().zip(truth) {
-        let x: Vec<f32> = p.flatten_all()?.to_vec1()?;
-        let y: Vec<f32> = q.flatten_all()?.to_vec1()?;
-        let n = x.len() / 3;
-        if y.len() != x.len() || n < 2 {
-            return Err("paired MMD needs two coupled sets of the same size ≥ 2".into());
-        }
-        let k = |a: &[f32], b: &[f32]| {
-            let d2: f64 = (0..3).map(|c| (a[c] as f64 - b[c] as f64).powi(2)).sum();
-            3.0 * (-alpha * d2).exp()
-        };
-        let mut total = 0.0;
-        for i in 0..n {
-            let (xi, yi) = (&x[3 * i..3 * i + 3], &y[3 * i..3 * i + 3]);
-            for j in 0..n {
-                if i != j {
-                    let (xj, yj) = (&x[3 * j..3 * j + 3], &y[3 * j..3 * j + 3]);
-                    total += k(xi, xj) + k(yi, yj) - k(xi, yj) - k(yi, xj);
-                }
-            }
-        }
-        v.push(total / (n * (n - 1)) as f64);
+        let m = mmd2(p, q, &kernel, estimator, 1024)?;
+        v.push(if estimator == MmdEstimator::Paired {
+            m
+        } else {
+            m.abs()
+        });
     }
     Ok((v.iter().sum::<f64>() / v.len() as f64, v))
 }
@@ -253,9 +227,9 @@ fn evaluate(
     Ok((
         Row {
             name: name.into(),
-            coupled: mmd_curve(&pred, truth)?,
-            paired: paired_mmd_curve(&pred, truth)?.0,
-            independent: mmd_curve(&pred, other)?,
+            coupled: mmd_curve(&pred, truth, MmdEstimator::Unbiased)?,
+            paired: mmd_curve(&pred, truth, MmdEstimator::Paired)?.0,
+            independent: mmd_curve(&pred, other, MmdEstimator::Unbiased)?,
             field_error,
             seconds,
         },
@@ -425,8 +399,8 @@ fn train_am(
         if stage_end % eval_every == 0 || stage_end == steps {
             let ema_model = FusedMlp::<f32>::from_mlp(&trainer.ema_model()?)?;
             let pushed = push_am(&ema_model, curve_x0)?;
-            let (avg, _) = mmd_curve(&pushed, curve_truth)?;
-            let (paired, _) = paired_mmd_curve(&pushed, curve_truth)?;
+            let (avg, _) = mmd_curve(&pushed, curve_truth, MmdEstimator::Unbiased)?;
+            let (paired, _) = mmd_curve(&pushed, curve_truth, MmdEstimator::Paired)?;
             println!(
                 "AM step {stage_end:>6}: average MMD {avg:.3e}, paired MMD² {paired:.2e} (EMA model, {} coupled particles); loss {:+.4}",
                 curve_x0.dim(0)?,
@@ -592,11 +566,11 @@ fn main() {
         let x0 = at(&test, 0, setup.particles)?;
         let truth = truth_at_times(&test, setup.particles)?;
         let truth_other = truth_at_times(&other, setup.particles)?;
-        let (floor, _) = mmd_curve(&truth_other, &truth)?;
+        let (floor, _) = mmd_curve(&truth_other, &truth, MmdEstimator::Unbiased)?;
         // the coupled metric of the exact dynamics: the unbiased estimator's cross term keeps the
         // i = j pairs, so coupled sets are biased low by ≈ (2/n)(k(x, x) − E k) and |MMD²| of a
         // perfect model is this, not 0
-        let (exact_coupled, _) = mmd_curve(&truth, &truth)?;
+        let (exact_coupled, _) = mmd_curve(&truth, &truth, MmdEstimator::Unbiased)?;
         println!("test and independent sets: {} particles each, {:.1} s; noise floor (two independent true sets) {floor:.3e}", setup.particles, started.elapsed().as_secs_f64());
         let curve_x0 = at(&test, 0, curve_n)?;
         let curve_truth = truth_at_times(&test, curve_n)?;

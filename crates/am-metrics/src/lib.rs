@@ -2,7 +2,8 @@
 //!
 //! Every function names its convention, because the literature mixes them:
 //! - [`mmd2`]: squared maximum mean discrepancy with a sum of Gaussian kernels, biased (V-statistic)
-//!   or unbiased (U-statistic), computed in blocks so no full kernel matrix is ever held;
+//!   (V-statistic), unbiased (U-statistic) or paired (U-statistic for coupled clouds, e.g.
+//!   particles pushed from the same x₀), computed in blocks so no full kernel matrix is held;
 //! - [`w2_equal`]: W2 = √(min over assignments of the mean squared Euclidean distance) between
 //!   equal-size uniform clouds (TrajectoryNet/torchcfm's "W2" = √`ot.emd2` on the squared cost);
 //! - [`w1_equal`]: W1 = min mean Euclidean distance (NLSB's column, labelled "W2" in the paper's

@@ -73,8 +73,15 @@ fn median_distance(x: &Tensor, y: &Tensor) -> am_core::Result<f64> {
 pub enum MmdEstimator {
     /// V-statistic: means over all pairs, diagonal included (≥ 0).
     Biased,
-    /// U-statistic: within-cloud means exclude i = j (unbiased, may be < 0).
+    /// U-statistic: within-cloud means exclude i = j (unbiased for independent clouds, may be
+    /// < 0). The cross mean keeps every pair, so on *coupled* clouds (y_i made from x_i) it is
+    /// biased by −(2/n)(E k(x_i, y_i) − E k(x, y)): a perfect model scores −(2/n)(k(x, x) − E k).
     Unbiased,
+    /// Paired U-statistic (Gretton et al. 2012, Lemma 6): x and y have equal size, pair i is
+    /// (x_i, y_i), and every mean excludes i = j, cross term included:
+    /// (1/n(n−1)) Σ_{i≠j} k(x_i, x_j) + k(y_i, y_j) − k(x_i, y_j) − k(y_i, x_j).
+    /// Unbiased whether or not y_i depends on x_i (coupled particles pushed from the same x₀).
+    Paired,
 }
 
 /// Σ over all pairs (i in a, j in b) of wa_i k(a_i, b_j) wb_j (weights 1 when absent), in blocks
@@ -131,6 +138,9 @@ pub fn mmd2(
     block: usize,
 ) -> Result<f64> {
     let (n, m, _) = crate::clouds::check_clouds(x, y)?;
+    if estimator == MmdEstimator::Paired && n != m {
+        return Err(Error::SizeMismatch(n, m));
+    }
     let alphas = kernel.alphas(x, y)?;
     let block = block.max(1);
     let kxx = kernel_sum(x, x, None, None, &alphas, block)?;
@@ -139,7 +149,7 @@ pub fn mmd2(
     let (nf, mf, k) = (n as f64, m as f64, alphas.len() as f64);
     Ok(match estimator {
         MmdEstimator::Biased => kxx / (nf * nf) + kyy / (mf * mf) - 2.0 * kxy / (nf * mf),
-        MmdEstimator::Unbiased => {
+        MmdEstimator::Unbiased | MmdEstimator::Paired => {
             if n < 2 {
                 return Err(Error::TooFewPoints {
                     arg: "x",
@@ -155,10 +165,27 @@ pub fn mmd2(
                 });
             }
             // k(x, x) = Σ_j 1 on the diagonal
-            (kxx - nf * k) / (nf * (nf - 1.0)) + (kyy - mf * k) / (mf * (mf - 1.0))
-                - 2.0 * kxy / (nf * mf)
+            let within = (kxx - nf * k) / (nf * (nf - 1.0)) + (kyy - mf * k) / (mf * (mf - 1.0));
+            if estimator == MmdEstimator::Paired {
+                let pairs = paired_kernel_sum(x, y, &alphas)?;
+                within - 2.0 * (kxy - pairs) / (nf * (nf - 1.0))
+            } else {
+                within - 2.0 * kxy / (nf * mf)
+            }
         }
     })
+}
+
+/// Σ_i k(x_i, y_i) over the pairs of equal-size clouds `x`, `y` `(N, D)` (f64).
+fn paired_kernel_sum(x: &Tensor, y: &Tensor, alphas: &[f64]) -> Result<f64> {
+    let d2 = (x.to_dtype(DType::F64)? - y.to_dtype(DType::F64)?)?
+        .sqr()?
+        .sum(1)?;
+    let mut total = 0.0;
+    for &alpha in alphas {
+        total += (&d2 * -alpha)?.exp()?.sum_all()?.to_scalar::<f64>()?;
+    }
+    Ok(total)
 }
 
 /// Weighted (biased, V-statistic) MMD² = aᵀK_xx a + bᵀK_yy b − 2aᵀK_xy b with weights normalised
