@@ -402,15 +402,9 @@ fn evaluate(
 /// squared Euclidean cost, from `from` to `to`, row-major 5-D cells).
 fn ot_displacement(from: &[f64], to: &[f64], fraction: f64, x0: &Tensor) -> Res<Tensor> {
     let d = 5;
-    let (n, m) = (from.len() / d, to.len() / d);
+    let n = from.len() / d;
     let sq = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum::<f64>();
-    let mut cost = vec![0.0; n * m];
-    for i in 0..n {
-        for j in 0..m {
-            cost[i * m + j] = sq(&from[i * d..(i + 1) * d], &to[j * d..(j + 1) * d]);
-        }
-    }
-    let plan = action_matching::core::ot::transport(&vec![1.0; n], &vec![1.0; m], &cost)?;
+    let plan = action_matching::core::ot::squared_euclidean_plan(from, to, d)?;
     let mut target = vec![0.0; n * d];
     let mut mass = vec![0.0; n];
     for &(i, j, p) in &plan.entries {

@@ -20,17 +20,9 @@ pub fn cost_matrix(x: &Tensor, y: &Tensor, ground: GroundCost) -> Result<(usize,
     let (n, m, dx) = crate::clouds::check_clouds(x, y)?;
     let a: Vec<f64> = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
     let b: Vec<f64> = y.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
-    let mut c = vec![0.0; n * m];
-    for i in 0..n {
-        let xi = &a[i * dx..(i + 1) * dx];
-        for j in 0..m {
-            let yj = &b[j * dx..(j + 1) * dx];
-            let d2: f64 = xi.iter().zip(yj).map(|(p, q)| (p - q) * (p - q)).sum();
-            c[i * m + j] = match ground {
-                GroundCost::SquaredEuclidean => d2,
-                GroundCost::Euclidean => d2.sqrt(),
-            };
-        }
+    let mut c = am_core::ot::squared_distances(&a, &b, dx)?;
+    if ground == GroundCost::Euclidean {
+        c.iter_mut().for_each(|v| *v = v.sqrt());
     }
     Ok((n, m, c))
 }

@@ -88,3 +88,35 @@ pub fn transport(a: &[f64], b: &[f64], cost: &[f64]) -> Result<TransportPlan> {
         potentials: (u, v),
     })
 }
+
+/// The row-major `n × m` matrix of ‖x_i − y_j‖² between flat row-major clouds `x` (n × d) and
+/// `y` (m × d), accumulated in f64.
+pub fn squared_distances(x: &[f64], y: &[f64], d: usize) -> Result<Vec<f64>> {
+    for (arg, c) in [("x", x), ("y", y)] {
+        if d == 0 || c.is_empty() {
+            return Err(crate::Error::Empty { arg });
+        }
+        if c.len() % d != 0 {
+            return Err(crate::Error::Shape {
+                arg,
+                expected: format!("(N, {d}) flattened"),
+                got: vec![c.len()],
+            });
+        }
+    }
+    let m = y.len() / d;
+    let mut cost = Vec::with_capacity(x.len() / d * m);
+    for xi in x.chunks_exact(d) {
+        for yj in y.chunks_exact(d) {
+            cost.push(xi.iter().zip(yj).map(|(p, q)| (p - q) * (p - q)).sum());
+        }
+    }
+    Ok(cost)
+}
+
+/// The exact optimal plan between two uniform clouds `x` (n × d) and `y` (m × d), flat row-major,
+/// with the squared Euclidean cost (the W2 coupling); `cost` is the mean squared distance.
+pub fn squared_euclidean_plan(x: &[f64], y: &[f64], d: usize) -> Result<TransportPlan> {
+    let cost = squared_distances(x, y, d)?;
+    transport(&vec![1.0; x.len() / d], &vec![1.0; y.len() / d], &cost)
+}

@@ -219,3 +219,49 @@ fn checks_name_the_argument() {
     assert!(am_core::device::parse("tpu").is_err());
     assert!(matches!(am_core::device::parse("cpu"), Ok(Device::Cpu)));
 }
+
+/// The squared-Euclidean plan between uniform clouds: in 1-D with equal sizes it is the sorted
+/// coupling (monotone rearrangement), its cost the mean squared gap; its marginals are uniform for
+/// unequal sizes; ragged or empty clouds are typed errors.
+#[test]
+fn squared_euclidean_plan_is_the_sorted_coupling_in_one_dimension() {
+    use am_core::ot::{squared_distances, squared_euclidean_plan};
+    let mut rng = am_core::SeededRng::new(4);
+    let (mut x, mut y) = (rng.normal_vec(30), rng.uniform_vec(30, -2.0, 5.0));
+    let plan = squared_euclidean_plan(&x, &y, 1).unwrap();
+    let paired: Vec<(f64, f64)> = plan.entries.iter().map(|&(i, j, _)| (x[i], y[j])).collect();
+    x.sort_by(f64::total_cmp);
+    y.sort_by(f64::total_cmp);
+    let sorted = x.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 30.0;
+    assert!(
+        (plan.cost - sorted).abs() < 1e-12,
+        "{} vs {sorted}",
+        plan.cost
+    );
+    assert_eq!(plan.entries.len(), 30);
+    for (a, b) in &paired {
+        let rank = |v: &[f64], z: f64| v.iter().position(|&w| w == z).unwrap();
+        assert_eq!(rank(&x, *a), rank(&y, *b), "monotone");
+    }
+    // unequal sizes in 2-D: row sums 1/n, column sums 1/m
+    let (a, b) = (rng.normal_vec(2 * 7), rng.normal_vec(2 * 5));
+    let plan = squared_euclidean_plan(&a, &b, 2).unwrap();
+    let (mut rows, mut cols) = (vec![0.0; 7], vec![0.0; 5]);
+    for &(i, j, p) in &plan.entries {
+        rows[i] += p;
+        cols[j] += p;
+    }
+    assert!(rows.iter().all(|r| (r - 1.0 / 7.0).abs() < 1e-12));
+    assert!(cols.iter().all(|c| (c - 1.0 / 5.0).abs() < 1e-12));
+    let c = squared_distances(&a, &b, 2).unwrap();
+    let direct: f64 = plan.entries.iter().map(|&(i, j, p)| p * c[i * 5 + j]).sum();
+    assert!((direct - plan.cost).abs() < 1e-12);
+    assert!(matches!(
+        squared_euclidean_plan(&a[..13], &b, 2),
+        Err(am_core::Error::Shape { arg: "x", .. })
+    ));
+    assert!(matches!(
+        squared_distances(&a, &[], 2),
+        Err(am_core::Error::Empty { arg: "y" })
+    ));
+}

@@ -4,7 +4,7 @@
 //! mixture path's; it is both a training path and a trajectory-inference baseline.
 
 use super::{DataError, Snapshots};
-use am_core::ot::transport;
+use am_core::ot::squared_euclidean_plan;
 use am_core::{DType, Device, Marginals, Result, SeededRng, Tensor};
 
 /// One coupling between snapshot k and k + 1: (i, j, mass) with cumulative masses for sampling.
@@ -33,21 +33,13 @@ impl OtPairedPath {
         let mut couplings = Vec::new();
         for k in 0..data.times().len() - 1 {
             let (x, y) = (data.group(k), data.group(k + 1));
-            let (n, m) = (x.len() / d, y.len() / d);
-            let mut c = vec![0.0; n * m];
-            for i in 0..n {
-                for j in 0..m {
-                    c[i * m + j] = (0..d).map(|a| (x[i * d + a] - y[j * d + a]).powi(2)).sum();
-                }
-            }
-            let plan =
-                transport(&vec![1.0; n], &vec![1.0; m], &c).map_err(|e| DataError::Argument {
-                    arg: "snapshots",
-                    reason: format!(
-                        "optimal transport between time points {k} and {}: {e}",
-                        k + 1
-                    ),
-                })?;
+            let plan = squared_euclidean_plan(x, y, d).map_err(|e| DataError::Argument {
+                arg: "snapshots",
+                reason: format!(
+                    "optimal transport between time points {k} and {}: {e}",
+                    k + 1
+                ),
+            })?;
             let mut acc = 0.0;
             let cumulative = plan
                 .entries
