@@ -48,6 +48,8 @@ OPTIONS:
   --full               the reference schedule: 100k steps, 5k warm-up, EMA 0.9999 (hours)
   --batch N            samples per term and step (default 1000)
   --lr R               Adam's learning rate after warm-up (default 1e-4, the reference)
+  --warmup N           linear warm-up steps (default min(1000, steps/5); --full: 5000); a
+                       run shorter than 5000 steps extends with --resume only if this is pinned
   --particles N        test particles (default 5000, the reference; --quick: 200)
   --eval-every N       steps between points of the MMD curve (default 2000; --quick: 15)
   --curve-particles N  particles for the curve (default 1000)
@@ -544,6 +546,8 @@ fn main() {
         } else {
             (1000.min(steps / 5).max(1), 0.999)
         };
+        // the warm-up is part of the run's config: pin it to extend a short run with --resume
+        let warm = args.get("warmup", warm)?;
         let schedule = Warmup {
             lr,
             steps: warm,
