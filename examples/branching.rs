@@ -239,14 +239,7 @@ fn main() {
             )?;
             let st = dense.states.to_vec3::<f32>()?;
             for i in (0..st[0].len()).step_by(st[0].len().div_ceil(50)) {
-                for k in 0..st.len() - 1 {
-                    canvas.line(
-                        (st[k][i][0] as f64, st[k][i][1] as f64),
-                        (st[k + 1][i][0] as f64, st[k + 1][i][1] as f64),
-                        [40, 40, 40],
-                        0.5,
-                    );
-                }
+                canvas.trajectory(&st, i, |_| [40, 40, 40], 0.5);
             }
             canvas.save(&out.join(format!("trajectories_t{points}.png")))?;
         }

@@ -214,20 +214,8 @@ fn main() {
         );
         let mut canvas = Canvas::new(800, 700, [-3.5, 4.5, -2.5, 3.5]);
         for i in (0..n).step_by(10) {
-            for k in 0..a.len() - 1 {
-                canvas.line(
-                    (a[k][i][0] as f64, a[k][i][1] as f64),
-                    (a[k + 1][i][0] as f64, a[k + 1][i][1] as f64),
-                    [40, 90, 220],
-                    0.7,
-                );
-                canvas.line(
-                    (b[k][i][0] as f64, b[k][i][1] as f64),
-                    (b[k + 1][i][0] as f64, b[k + 1][i][1] as f64),
-                    [220, 80, 40],
-                    0.7,
-                );
-            }
+            canvas.trajectory(&a, i, |_| [40, 90, 220], 0.7);
+            canvas.trajectory(&b, i, |_| [220, 80, 40], 0.7);
         }
         let fig = out.join("trajectories.png");
         canvas.save(&fig)?;

@@ -283,22 +283,10 @@ fn main() {
             learned.states.to_vec3::<f32>()?,
             flow_cfm.states.to_vec3::<f32>()?,
         );
+        let segments = (la.len() - 1) as f64;
         for i in (0..n).step_by(10) {
-            for k in 0..la.len() - 1 {
-                let c = ramp(k as f64 / (la.len() - 1) as f64);
-                canvas.line(
-                    (lc[k][i][0] as f64, lc[k][i][1] as f64),
-                    (lc[k + 1][i][0] as f64, lc[k + 1][i][1] as f64),
-                    [150, 150, 150],
-                    0.6,
-                );
-                canvas.line(
-                    (la[k][i][0] as f64, la[k][i][1] as f64),
-                    (la[k + 1][i][0] as f64, la[k + 1][i][1] as f64),
-                    c,
-                    0.8,
-                );
-            }
+            canvas.trajectory(&lc, i, |_| [150, 150, 150], 0.6);
+            canvas.trajectory(&la, i, |k| ramp(k as f64 / segments), 0.8);
         }
         let fig = out.join("trajectories.png");
         canvas.save(&fig)?;

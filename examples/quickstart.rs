@@ -194,15 +194,7 @@ fn main() {
         let states: Vec<Vec<Vec<f32>>> = traj.states.to_vec3()?;
         let show = particles.min(300);
         for j in 0..show {
-            for k in 1..states.len() {
-                let (a, b) = (&states[k - 1][j], &states[k][j]);
-                canvas.line(
-                    (a[0] as f64, a[1] as f64),
-                    (b[0] as f64, b[1] as f64),
-                    ramp(traj.times[k]),
-                    0.6,
-                );
-            }
+            canvas.trajectory(&states, j, |k| ramp(traj.times[k + 1]), 0.6);
             let end = &states[states.len() - 1][j];
             canvas.point(end[0] as f64, end[1] as f64, 2.0, ramp(1.0), 0.9);
         }

@@ -71,6 +71,26 @@ impl Canvas {
         }
     }
 
+    /// Particle `i`'s trajectory in the plane of its first two coordinates, from states
+    /// `[time][particle][coordinate]`; segment k (time k → k + 1) is drawn in `colour(k)`.
+    pub fn trajectory(
+        &mut self,
+        states: &[Vec<Vec<f32>>],
+        i: usize,
+        colour: impl Fn(usize) -> Rgb,
+        alpha: f64,
+    ) {
+        for (k, pair) in states.windows(2).enumerate() {
+            let (a, b) = (&pair[0][i], &pair[1][i]);
+            self.line(
+                (a[0] as f64, a[1] as f64),
+                (b[0] as f64, b[1] as f64),
+                colour(k),
+                alpha,
+            );
+        }
+    }
+
     /// Writes the canvas as an 8-bit RGB PNG.
     pub fn save(&self, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
         let file = std::io::BufWriter::new(
