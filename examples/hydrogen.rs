@@ -21,7 +21,7 @@ use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{
     DType, Device, GradientField, Marginals, ScoreField, SeededRng, Tensor, VelocityField,
 };
-use action_matching::metrics::{mmd2, Kernel, MmdEstimator};
+use action_matching::metrics::{mmd2_estimates, Kernel, MmdEstimator};
 use action_matching::models::{Activation, FusedMlp, Head, Mlp, MlpConfig, VectorMlp};
 use action_matching::objectives::{
     score_matching_loss, ActionMatching, AmConfig, QuasiRandomTime, TraceEstimator,
@@ -135,22 +135,43 @@ fn truth_at_times(data: &HydrogenData, n: usize) -> Res<Vec<Tensor>> {
         .collect()
 }
 
-/// MMD² per time with the reference kernel (three α = 1e-4) and their mean over times.
-/// `Unbiased` is the reference's estimator (reported as |MMD²|); on coupled sets it keeps
-/// k(x_i, y_i) in the cross term and is biased low by ≈ (2/n)(k(x, x) − E k). `Paired` leaves
-/// i = j out everywhere: unbiased for coupled sets, signed, the exact dynamics score 0 ± noise.
-fn mmd_curve(pred: &[Tensor], truth: &[Tensor], estimator: MmdEstimator) -> Res<(f64, Vec<f64>)> {
+/// An average over the times TIMES and its per-time values.
+type Curve = (f64, Vec<f64>);
+
+/// MMD² per time with the reference kernel (three α = 1e-4) for each of `estimators` (one pass
+/// over the kernel sums per time), each as (mean over times, per-time values). `Unbiased` is the
+/// reference's estimator, reported as |MMD²|; on coupled sets it keeps k(x_i, y_i) in the cross
+/// term and is biased low by ≈ (2/n)(k(x, x) − E k). `Paired` leaves i = j out everywhere:
+/// unbiased for coupled sets, signed, the exact dynamics score 0 ± noise.
+fn mmd_curves(pred: &[Tensor], truth: &[Tensor], estimators: &[MmdEstimator]) -> Res<Vec<Curve>> {
     let kernel = Kernel::Alphas(vec![1e-4; 3]);
-    let mut v = Vec::with_capacity(pred.len());
+    let mut per_time = vec![Vec::with_capacity(pred.len()); estimators.len()];
     for (p, q) in pred.iter().zip(truth) {
-        let m = mmd2(p, q, &kernel, estimator, 1024)?;
-        v.push(if estimator == MmdEstimator::Paired {
-            m
-        } else {
-            m.abs()
-        });
+        let values = mmd2_estimates(p, q, &kernel, estimators, 1024)?;
+        for ((curve, e), v) in per_time.iter_mut().zip(estimators).zip(values) {
+            curve.push(if *e == MmdEstimator::Paired {
+                v
+            } else {
+                v.abs()
+            });
+        }
     }
-    Ok((v.iter().sum::<f64>() / v.len() as f64, v))
+    Ok(per_time
+        .into_iter()
+        .map(|v| (v.iter().sum::<f64>() / v.len() as f64, v))
+        .collect())
+}
+
+/// The reference's average |MMD²| and its per-time values (see [`mmd_curves`]).
+fn mmd_curve(pred: &[Tensor], truth: &[Tensor]) -> Res<Curve> {
+    Ok(mmd_curves(pred, truth, &[MmdEstimator::Unbiased])?.remove(0))
+}
+
+/// The coupled curves of `pred` against its own true particles: (reference, paired).
+fn coupled_curves(pred: &[Tensor], truth: &[Tensor]) -> Res<(Curve, Curve)> {
+    let mut c = mmd_curves(pred, truth, &[MmdEstimator::Unbiased, MmdEstimator::Paired])?;
+    let paired = c.pop().expect("two estimators");
+    Ok((c.pop().expect("two estimators"), paired))
 }
 
 /// AM's particles at TIMES: x₀ pushed along ∇s with Euler, dt = 1/1000 (the reference sampler).
@@ -211,9 +232,9 @@ fn relative_error(
 /// One method's results.
 struct Row {
     name: String,
-    coupled: (f64, Vec<f64>),
+    coupled: Curve,
     paired: f64,
-    independent: (f64, Vec<f64>),
+    independent: Curve,
     field_error: Option<f64>,
     seconds: f64,
 }
@@ -226,12 +247,13 @@ fn evaluate(
     field_error: Option<f64>,
     seconds: f64,
 ) -> Res<(Row, Vec<Tensor>)> {
+    let (coupled, paired) = coupled_curves(&pred, truth)?;
     Ok((
         Row {
             name: name.into(),
-            coupled: mmd_curve(&pred, truth, MmdEstimator::Unbiased)?,
-            paired: mmd_curve(&pred, truth, MmdEstimator::Paired)?.0,
-            independent: mmd_curve(&pred, other, MmdEstimator::Unbiased)?,
+            coupled,
+            paired: paired.0,
+            independent: mmd_curve(&pred, other)?,
             field_error,
             seconds,
         },
@@ -295,6 +317,16 @@ fn train_score(
 /// (step, the reference's average |MMD²|, the paired MMD²) of the training curve.
 type CurvePoint = (u64, f64, f64);
 
+/// One line `step,average_mmd[,paired_mmd2]` of `curve.csv`; the paired value is NaN in curves
+/// written before it was recorded.
+fn parse_curve_line(line: &str) -> Option<CurvePoint> {
+    let mut it = line.split(',');
+    let step = it.next()?.parse().ok()?;
+    let reference = it.next()?.parse().ok()?;
+    let paired = it.next().and_then(|c| c.parse().ok()).unwrap_or(f64::NAN);
+    Some((step, reference, paired))
+}
+
 /// The EMA model, its curve and the training seconds.
 type TrainedAm = (FusedMlp<f32>, Vec<CurvePoint>, f64);
 
@@ -349,7 +381,6 @@ fn train_am(
     let mut rng = SeededRng::new(s.seed + 10);
     let mut times = QuasiRandomTime::new();
     let curve_path = out.join("curve.csv");
-    // (step, reference coupled |MMD²|, paired MMD² — NaN in curves written before it existed)
     let mut curve: Vec<CurvePoint> = Vec::new();
     let mut seconds = 0.0;
     let mut stream = DataStream::new(s);
@@ -368,17 +399,8 @@ fn train_am(
         };
         train(&mut trainer, &mut rng, &mut times, d0, s.batch, &settings)?;
         if let Ok(text) = std::fs::read_to_string(&curve_path) {
-            for line in text.lines().skip(1) {
-                let mut it = line.split(',');
-                if let (Some(a), Some(b)) = (it.next(), it.next()) {
-                    if let (Ok(k), Ok(v)) = (a.parse::<u64>(), b.parse::<f64>()) {
-                        let paired = it.next().and_then(|c| c.parse().ok()).unwrap_or(f64::NAN);
-                        if k <= trainer.step {
-                            curve.push((k, v, paired));
-                        }
-                    }
-                }
-            }
+            let restored = text.lines().skip(1).filter_map(parse_curve_line);
+            curve.extend(restored.filter(|p| p.0 <= trainer.step));
         }
     }
     while trainer.step < steps {
@@ -401,8 +423,7 @@ fn train_am(
         if stage_end % eval_every == 0 || stage_end == steps {
             let ema_model = FusedMlp::<f32>::from_mlp(&trainer.ema_model()?)?;
             let pushed = push_am(&ema_model, curve_x0)?;
-            let (avg, _) = mmd_curve(&pushed, curve_truth, MmdEstimator::Unbiased)?;
-            let (paired, _) = mmd_curve(&pushed, curve_truth, MmdEstimator::Paired)?;
+            let ((avg, _), (paired, _)) = coupled_curves(&pushed, curve_truth)?;
             println!(
                 "AM step {stage_end:>6}: average MMD {avg:.3e}, paired MMD² {paired:.2e} (EMA model, {} coupled particles); loss {:+.4}",
                 curve_x0.dim(0)?,
@@ -570,11 +591,11 @@ fn main() {
         let x0 = at(&test, 0, setup.particles)?;
         let truth = truth_at_times(&test, setup.particles)?;
         let truth_other = truth_at_times(&other, setup.particles)?;
-        let (floor, _) = mmd_curve(&truth_other, &truth, MmdEstimator::Unbiased)?;
+        let (floor, _) = mmd_curve(&truth_other, &truth)?;
         // the coupled metric of the exact dynamics: the unbiased estimator's cross term keeps the
         // i = j pairs, so coupled sets are biased low by ≈ (2/n)(k(x, x) − E k) and |MMD²| of a
         // perfect model is this, not 0
-        let (exact_coupled, _) = mmd_curve(&truth, &truth, MmdEstimator::Unbiased)?;
+        let (exact_coupled, _) = mmd_curve(&truth, &truth)?;
         println!("test and independent sets: {} particles each, {:.1} s; noise floor (two independent true sets) {floor:.3e}", setup.particles, started.elapsed().as_secs_f64());
         let curve_x0 = at(&test, 0, curve_n)?;
         let curve_truth = truth_at_times(&test, curve_n)?;

@@ -1,9 +1,10 @@
 //! # am-metrics: distances between particle clouds
 //!
 //! Every function names its convention, because the literature mixes them:
-//! - [`mmd2`]: squared maximum mean discrepancy with a sum of Gaussian kernels, biased (V-statistic)
-//!   (V-statistic), unbiased (U-statistic) or paired (U-statistic for coupled clouds, e.g.
-//!   particles pushed from the same x₀), computed in blocks so no full kernel matrix is held;
+//! - [`mmd2`], [`mmd2_estimates`]: squared maximum mean discrepancy with a sum of Gaussian
+//!   kernels, biased (V-statistic), unbiased (U-statistic) or paired (U-statistic for coupled
+//!   clouds, e.g. particles pushed from the same x₀), computed in blocks so no full kernel matrix
+//!   is held;
 //! - [`w2_equal`]: W2 = √(min over assignments of the mean squared Euclidean distance) between
 //!   equal-size uniform clouds (TrajectoryNet/torchcfm's "W2" = √`ot.emd2` on the squared cost);
 //! - [`w1_equal`]: W1 = min mean Euclidean distance (NLSB's column, labelled "W2" in the paper's
@@ -28,7 +29,7 @@ pub use error::{Error, Result};
 pub use fid::{
     fid_from_features, frechet_distance, inception_score, FeatureExtractor, GaussianStats,
 };
-pub use mmd::{mmd2, mmd2_weighted, Kernel, MmdEstimator};
+pub use mmd::{mmd2, mmd2_estimates, mmd2_weighted, Kernel, MmdEstimator};
 pub use sinkhorn::{sinkhorn, sinkhorn_divergence, SinkhornConfig, SinkhornResult};
 pub use transport::{transport, w1, w2, GroundCost, TransportPlan};
 pub use wasserstein::{w1_equal, w2_equal};

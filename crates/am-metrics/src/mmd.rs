@@ -137,43 +137,50 @@ pub fn mmd2(
     estimator: MmdEstimator,
     block: usize,
 ) -> Result<f64> {
+    Ok(mmd2_estimates(x, y, kernel, &[estimator], block)?[0])
+}
+
+/// Several estimators of MMD²(x, y) from one pass over the kernel sums (the O(N·M) work is done
+/// once), in the order of `estimators`; see [`mmd2`].
+pub fn mmd2_estimates(
+    x: &Tensor,
+    y: &Tensor,
+    kernel: &Kernel,
+    estimators: &[MmdEstimator],
+    block: usize,
+) -> Result<Vec<f64>> {
     let (n, m, _) = crate::clouds::check_clouds(x, y)?;
-    if estimator == MmdEstimator::Paired && n != m {
+    let paired = estimators.contains(&MmdEstimator::Paired);
+    if paired && n != m {
         return Err(Error::SizeMismatch(n, m));
+    }
+    let u_statistic = estimators.iter().any(|e| *e != MmdEstimator::Biased);
+    for (arg, got) in [("x", n), ("y", m)] {
+        if u_statistic && got < 2 {
+            return Err(Error::TooFewPoints { arg, need: 2, got });
+        }
     }
     let alphas = kernel.alphas(x, y)?;
     let block = block.max(1);
     let kxx = kernel_sum(x, x, None, None, &alphas, block)?;
     let kyy = kernel_sum(y, y, None, None, &alphas, block)?;
     let kxy = kernel_sum(x, y, None, None, &alphas, block)?;
+    let pairs = if paired {
+        paired_kernel_sum(x, y, &alphas)?
+    } else {
+        0.0
+    };
     let (nf, mf, k) = (n as f64, m as f64, alphas.len() as f64);
-    Ok(match estimator {
-        MmdEstimator::Biased => kxx / (nf * nf) + kyy / (mf * mf) - 2.0 * kxy / (nf * mf),
-        MmdEstimator::Unbiased | MmdEstimator::Paired => {
-            if n < 2 {
-                return Err(Error::TooFewPoints {
-                    arg: "x",
-                    need: 2,
-                    got: n,
-                });
-            }
-            if m < 2 {
-                return Err(Error::TooFewPoints {
-                    arg: "y",
-                    need: 2,
-                    got: m,
-                });
-            }
-            // k(x, x) = Σ_j 1 on the diagonal
-            let within = (kxx - nf * k) / (nf * (nf - 1.0)) + (kyy - mf * k) / (mf * (mf - 1.0));
-            if estimator == MmdEstimator::Paired {
-                let pairs = paired_kernel_sum(x, y, &alphas)?;
-                within - 2.0 * (kxy - pairs) / (nf * (nf - 1.0))
-            } else {
-                within - 2.0 * kxy / (nf * mf)
-            }
-        }
-    })
+    // k(x, x) = Σ_j 1 on the diagonal
+    let within = || (kxx - nf * k) / (nf * (nf - 1.0)) + (kyy - mf * k) / (mf * (mf - 1.0));
+    Ok(estimators
+        .iter()
+        .map(|e| match e {
+            MmdEstimator::Biased => kxx / (nf * nf) + kyy / (mf * mf) - 2.0 * kxy / (nf * mf),
+            MmdEstimator::Unbiased => within() - 2.0 * kxy / (nf * mf),
+            MmdEstimator::Paired => within() - 2.0 * (kxy - pairs) / (nf * (nf - 1.0)),
+        })
+        .collect())
 }
 
 /// Σ_i k(x_i, y_i) over the pairs of equal-size clouds `x`, `y` `(N, D)` (f64).

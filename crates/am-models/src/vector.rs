@@ -193,16 +193,8 @@ impl VelocityField for VectorMlp {
                 Ok((f, (j * v)?.sum_keepdim(1)?))
             }
             _ => {
-                let (f, j) = self.at_time(
-                    t,
-                    x,
-                    Some(&am_core::score::unit_directions(
-                        n,
-                        d,
-                        x.dtype(),
-                        x.device(),
-                    )?),
-                )?;
+                let dirs = am_core::score::unit_directions(n, d, x.dtype(), x.device())?;
+                let (f, j) = self.at_time(t, x, Some(&dirs))?;
                 Ok((f, jacobian_trace(&j.expect("directions given"))?))
             }
         }

@@ -3,7 +3,9 @@
 mod part3;
 
 use am_core::{DType, Device, SeededRng, Tensor};
-use am_metrics::{assignment, mmd2, w1_equal, w2_equal, Error, Kernel, MmdEstimator};
+use am_metrics::{
+    assignment, mmd2, mmd2_estimates, w1_equal, w2_equal, Error, Kernel, MmdEstimator,
+};
 
 fn cloud(rows: &[Vec<f64>]) -> Tensor {
     let d = rows[0].len();
@@ -40,6 +42,15 @@ fn exact_ot_and_mmd_match_pot_and_scipy() {
             "paired MMD² {p}"
         );
         let b = mmd2(&x, &y, &k, MmdEstimator::Biased, 7).unwrap();
+        let all = [
+            MmdEstimator::Biased,
+            MmdEstimator::Unbiased,
+            MmdEstimator::Paired,
+        ];
+        let one_pass = mmd2_estimates(&x, &y, &k, &all, 9).unwrap();
+        for (v, single) in one_pass.iter().zip([b, u, p]) {
+            assert!(rel(*v, single) < 1e-12, "one pass {v} vs {single}");
+        }
         assert!(
             rel(u, case["mmd2_unbiased"].as_f64().unwrap()) < 1e-10,
             "unbiased MMD² {u}"
