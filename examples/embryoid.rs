@@ -247,7 +247,7 @@ fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
     )?;
     let saved = s.out.join(format!("OT-CFM_{tag}.safetensors"));
     if s.resume && saved.exists() {
-        cfm.load(&saved)?;
+        cfm.load_parameters(&saved)?;
     } else {
         let path = OtPairedPath::new(data)?;
         let mut rng = SeededRng::new(s.seed + 1);

@@ -286,7 +286,7 @@ fn train_score(
     )?;
     let path = out.join(format!("{}.safetensors", label.replace(' ', "_")));
     if resume && path.exists() {
-        net.load(&path)?;
+        net.load_parameters(&path)?;
         println!("{label}: reusing {}", path.display());
         return Ok((net, 0.0));
     }

@@ -19,3 +19,4 @@ pub use am_models as models;
 pub use am_objectives as objectives;
 pub use am_paths as paths;
 pub use am_solvers as solvers;
+pub use am_train as train;

@@ -3,6 +3,7 @@
 //! scalars in its header metadata), written atomically: a temporary file beside the target,
 //! flushed to disk, then renamed over it, so a crash leaves either the old or the new checkpoint.
 
+use crate::model_file::file_error;
 use crate::rng::RngState;
 use crate::{Device, Error, Result, Tensor};
 use std::collections::{BTreeMap, HashMap};
@@ -26,21 +27,13 @@ pub struct Checkpoint {
     pub config: String,
     /// Further named values (e.g. the best held-out loss so far).
     pub extra: BTreeMap<String, String>,
-}
-
-fn file_error(path: &Path, reason: impl std::fmt::Display) -> Error {
-    Error::File {
-        path: path.display().to_string(),
-        reason: reason.to_string(),
-    }
+    /// The file it was read from (empty for a checkpoint built in memory), for error messages.
+    pub source: String,
 }
 
 impl Checkpoint {
     /// Writes the checkpoint atomically (temporary file, sync, rename).
     pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| file_error(dir, e))?;
-        }
         let mut meta = HashMap::new();
         meta.insert(STEP.to_string(), self.step.to_string());
         meta.insert(
@@ -52,17 +45,7 @@ impl Checkpoint {
             EXTRA.to_string(),
             serde_json::to_string(&self.extra).map_err(|e| file_error(path, e))?,
         );
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        let mut named: Vec<(&String, &Tensor)> = self.tensors.iter().collect();
-        named.sort_by(|a, b| a.0.cmp(b.0));
-        safetensors::serialize_to_file(named, Some(meta), &tmp).map_err(|e| file_error(&tmp, e))?;
-        std::fs::File::open(&tmp)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| file_error(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| file_error(path, e))?;
-        Ok(())
+        crate::model_file::write_atomic(path, &self.tensors, meta)
     }
 
     /// Reads a checkpoint written by [`Checkpoint::save`]; tensors go to `device`.
@@ -93,13 +76,14 @@ impl Checkpoint {
             rng,
             config: get(CONFIG)?.clone(),
             extra,
+            source: path.display().to_string(),
         })
     }
 
     /// The tensor `name`, or an error naming the file's missing entry.
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
         self.tensors.get(name).ok_or_else(|| Error::File {
-            path: String::new(),
+            path: self.source.clone(),
             reason: format!("checkpoint lacks tensor `{name}`"),
         })
     }

@@ -59,6 +59,14 @@ pub enum Error {
     /// A feature the caller asked for is not supported by this object.
     #[error("unsupported: {0}")]
     Unsupported(String),
+    /// A file is not a usable model file; `problem` says what is missing or wrong.
+    #[error("model file `{path}`: {problem}")]
+    ModelFile {
+        /// The file's path (empty for bytes in memory).
+        path: String,
+        /// What is wrong with it.
+        problem: crate::model_file::ModelFileError,
+    },
     /// Reading or writing a file failed.
     #[error("file `{path}`: {reason}")]
     File {

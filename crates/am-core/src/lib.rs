@@ -11,6 +11,8 @@
 //!   switched on, with a probe that proves it works;
 //! - [`train`]: Adam, EMA of parameters, linear warm-up and global-norm clipping;
 //! - [`checkpoint`]: a run's whole state in one safetensors file, written atomically;
+//! - [`model_file`]: self-describing model files (kind, layout version, configuration, user
+//!   metadata in the safetensors header);
 //! - [`terms`]: one minibatch of the AM objective resolved per sample, the contract with models
 //!   that compute ∇θ by hand (the fused MLP step);
 //! - [`ot`]: exact optimal transport (network simplex, assignment), shared by metrics and paths.
@@ -29,6 +31,7 @@ pub mod diffusion;
 pub mod double_backward;
 pub mod error;
 pub mod marginals;
+pub mod model_file;
 pub mod ot;
 pub mod rng;
 pub mod score;
@@ -43,6 +46,7 @@ pub use cost::{ConvexCost, PowerCost, QuadraticCost};
 pub use diffusion::Diffusion;
 pub use error::{Error, Result};
 pub use marginals::Marginals;
+pub use model_file::{ModelFile, ModelFileError};
 pub use rng::SeededRng;
 pub use score::{ScoreField, VectorModel};
 pub use terms::{AmTerms, TermsLaplacian};

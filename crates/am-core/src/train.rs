@@ -195,6 +195,58 @@ impl Warmup {
     }
 }
 
+/// Gradient clipping before the optimiser step.
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Clip {
+    /// No clipping.
+    #[default]
+    None,
+    /// Scale the whole gradient to global ℓ2 norm ≤ the value (PyTorch's convention: by
+    /// max/(‖g‖ + 1e-6) when ‖g‖ exceeds it; the reference MLP runs clip at 1).
+    GlobalNorm(f64),
+    /// Clamp every element to [−c, c] (the reference image runs clip at 1).
+    Value(f64),
+}
+
+impl Clip {
+    /// Checks that the threshold is positive and finite.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Clip::None => Ok(()),
+            Clip::GlobalNorm(c) | Clip::Value(c) => {
+                if c > 0.0 && c.is_finite() {
+                    Ok(())
+                } else {
+                    Err(Error::config(
+                        "clip",
+                        format!("the threshold must be finite and > 0, got {c}"),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Applies the clipping to candle gradients of `vars` whose global norm is `norm`.
+    pub fn apply(&self, grads: &mut GradStore, vars: &[Var], norm: f64) -> Result<()> {
+        match *self {
+            Clip::None => Ok(()),
+            Clip::GlobalNorm(c) => {
+                if norm > c {
+                    let scale = c / (norm + 1e-6);
+                    for var in vars {
+                        if let Some(g) = grads.get(var.as_tensor()) {
+                            let g = (g * scale)?;
+                            grads.insert(var.as_tensor(), g);
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Clip::Value(c) => clip_grad_value(grads, vars, c),
+        }
+    }
+}
+
 /// Global ℓ2 norm of the gradients of `vars` (variables without a gradient count as zero).
 pub fn grad_norm(grads: &GradStore, vars: &[Var]) -> Result<f64> {
     let mut total = 0.0;

@@ -6,7 +6,30 @@ use am_core::{
     check, double_backward, Action, ActionEval, Derivatives, Error as CoreError, LaplacianMode,
     SeededRng,
 };
-use std::collections::HashMap;
+use am_core::{ModelFile, ModelFileError};
+use std::collections::{BTreeMap, HashMap};
+
+/// The model-file kind of [`Mlp`].
+pub const MLP_KIND: &str = "mlp";
+
+/// A model file of `kind` holding `config` (as JSON), `tensors` and `user` metadata.
+pub(crate) fn model_file(
+    kind: &str,
+    config: &MlpConfig,
+    tensors: HashMap<String, Tensor>,
+    user: &BTreeMap<String, String>,
+) -> Result<ModelFile> {
+    let config = serde_json::to_string(config).map_err(|e| crate::Error::Checkpoint {
+        path: String::new(),
+        reason: format!("cannot serialise the configuration: {e}"),
+    })?;
+    Ok(ModelFile {
+        kind: kind.to_string(),
+        config,
+        user: user.clone(),
+        tensors,
+    })
+}
 
 /// How the network output h (width 1 or D) becomes the scalar action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -212,18 +235,73 @@ impl Mlp {
         Ok(())
     }
 
-    /// Saves the parameters as safetensors.
+    /// Saves the model as a self-describing file (`am_core::model_file`, kind `mlp`): the
+    /// parameters and, in the header, the configuration, so [`Mlp::load`] rebuilds it alone.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        am_core::candle::safetensors::save(&self.named_tensors()?, path).map_err(|e| {
-            crate::Error::Checkpoint {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            }
-        })
+        self.save_with(path, &BTreeMap::new())
     }
 
-    /// Loads parameters saved by [`Mlp::save`] into this (identically configured) model.
-    pub fn load(&self, path: &std::path::Path) -> Result<()> {
+    /// [`Mlp::save`] with free metadata (e.g. the data's standardisation), read back by
+    /// [`Mlp::load_with_metadata`].
+    pub fn save_with(&self, path: &std::path::Path, user: &BTreeMap<String, String>) -> Result<()> {
+        model_file(MLP_KIND, &self.config, self.named_tensors()?, user)?.save(path)?;
+        Ok(())
+    }
+
+    /// Rebuilds a model from a file written by [`Mlp::save`] alone (configuration, dtype and
+    /// parameters), on `device`. A file without the configuration (parameters saved by an
+    /// older version, or a training checkpoint) fails with `am_core::Error::ModelFile`, which
+    /// says what is missing.
+    pub fn load(path: &std::path::Path, device: &Device) -> Result<Self> {
+        Ok(Self::load_with_metadata(path, device)?.0)
+    }
+
+    /// [`Mlp::load`] and the free metadata written by [`Mlp::save_with`].
+    pub fn load_with_metadata(
+        path: &std::path::Path,
+        device: &Device,
+    ) -> Result<(Self, BTreeMap<String, String>)> {
+        let file = ModelFile::load(path, MLP_KIND, device)?;
+        let model = Self::from_model_file(&file, MLP_KIND).map_err(|e| e.at(path))?;
+        Ok((model, file.user))
+    }
+
+    /// A model from the contents of a model file of `kind` (config parsed and validated,
+    /// tensors checked against it).
+    pub(crate) fn from_model_file(
+        file: &ModelFile,
+        kind: &str,
+    ) -> std::result::Result<Self, ModelFileError> {
+        debug_assert_eq!(file.kind, kind);
+        let config: MlpConfig = serde_json::from_str(&file.config)
+            .map_err(|e| ModelFileError::BadConfig(e.to_string()))?;
+        config
+            .validate()
+            .map_err(|e| ModelFileError::BadConfig(e.to_string()))?;
+        let first = file
+            .tensors
+            .get("layer0.weight")
+            .ok_or_else(|| ModelFileError::Tensor("missing tensor `layer0.weight`".into()))?;
+        let (dtype, device) = (first.dtype(), first.device().clone());
+        if !matches!(dtype, DType::F32 | DType::F64) {
+            return Err(ModelFileError::Tensor(format!(
+                "parameters of dtype {dtype:?}; f32 or f64 expected"
+            )));
+        }
+        let model = Self::new(config, &mut SeededRng::new(0), dtype, &device)
+            .map_err(|e| ModelFileError::BadConfig(e.to_string()))?;
+        model
+            .load_named_tensors(&file.tensors)
+            .map_err(|e| match e {
+                crate::Error::Checkpoint { reason, .. } => ModelFileError::Tensor(reason),
+                e => ModelFileError::Tensor(e.to_string()),
+            })?;
+        Ok(model)
+    }
+
+    /// Loads the parameters of a file (written by [`Mlp::save`], or bare safetensors with the
+    /// same tensor names) into this identically configured model.
+    pub fn load_parameters(&self, path: &std::path::Path) -> Result<()> {
         let device = self.layers[0].w.device().clone();
         let map = am_core::candle::safetensors::load(path, &device).map_err(|e| {
             crate::Error::Checkpoint {

@@ -11,7 +11,10 @@ use am_core::candle::{DType, Device, Tensor, Var};
 use am_core::{
     check, Error as CoreError, LaplacianMode, ScoreField, SeededRng, VectorModel, VelocityField,
 };
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// The model-file kind of [`VectorMlp`].
+pub const VECTOR_KIND: &str = "vector-mlp";
 
 /// An MLP vector field; see the module docs.
 #[derive(Debug, Clone)]
@@ -57,14 +60,37 @@ impl VectorMlp {
         self.net.load_named_tensors(tensors)
     }
 
-    /// Saves the parameters as safetensors.
+    /// Saves the model as a self-describing file (kind `vector-mlp`, configuration in the
+    /// header), which [`VectorMlp::load`] rebuilds alone.
     pub fn save(&self, path: &std::path::Path) -> Result<()> {
-        self.net.save(path)
+        self.save_with(path, &BTreeMap::new())
     }
 
-    /// Loads parameters saved by [`VectorMlp::save`].
-    pub fn load(&self, path: &std::path::Path) -> Result<()> {
-        self.net.load(path)
+    /// [`VectorMlp::save`] with free metadata.
+    pub fn save_with(&self, path: &std::path::Path, user: &BTreeMap<String, String>) -> Result<()> {
+        crate::mlp::model_file(VECTOR_KIND, self.config(), self.named_tensors()?, user)?
+            .save(path)?;
+        Ok(())
+    }
+
+    /// Rebuilds a model from a file written by [`VectorMlp::save`] alone, on `device`.
+    pub fn load(path: &std::path::Path, device: &Device) -> Result<Self> {
+        Ok(Self::load_with_metadata(path, device)?.0)
+    }
+
+    /// [`VectorMlp::load`] and the free metadata written by [`VectorMlp::save_with`].
+    pub fn load_with_metadata(
+        path: &std::path::Path,
+        device: &Device,
+    ) -> Result<(Self, BTreeMap<String, String>)> {
+        let file = am_core::ModelFile::load(path, VECTOR_KIND, device)?;
+        let net = Mlp::from_model_file(&file, VECTOR_KIND).map_err(|e| e.at(path))?;
+        Ok((Self { net }, file.user))
+    }
+
+    /// Loads the parameters of a file into this identically configured model.
+    pub fn load_parameters(&self, path: &std::path::Path) -> Result<()> {
+        self.net.load_parameters(path)
     }
 
     /// f and the JVPs at a scalar time, detached.

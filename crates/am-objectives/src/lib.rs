@@ -35,4 +35,4 @@ pub use batch::PathSample;
 pub use config::{AmConfig, Diffusion, LaplacianEstimator, TimeWeight};
 pub use error::{Error, Result};
 pub use loss::{ActionMatching, LossOutput};
-pub use time::{AdaptiveTime, QuasiRandomTime, TimeBatch, TimeSampler, UniformTime};
+pub use time::{AdaptiveState, AdaptiveTime, QuasiRandomTime, TimeBatch, TimeSampler, UniformTime};

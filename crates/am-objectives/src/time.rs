@@ -137,6 +137,39 @@ impl AdaptiveTime {
         Ok(s)
     }
 
+    /// Everything that defines the sampler (settings and running moments), to save with a run.
+    pub fn state(&self) -> AdaptiveState {
+        AdaptiveState {
+            grid: self.grid.len(),
+            kappa: self.kappa,
+            beta: self.beta,
+            alpha: self.alpha,
+            mean: self.mean.clone(),
+            second: self.second.clone(),
+        }
+    }
+
+    /// The sampler of a saved [`AdaptiveState`] (validated: settings, lengths, finiteness), so a
+    /// resumed run draws the same times.
+    pub fn from_state(state: &AdaptiveState) -> am_core::Result<Self> {
+        let mut s = Self::with(state.grid, state.kappa, state.beta, state.alpha)?;
+        for (field, v) in [("mean", &state.mean), ("second", &state.second)] {
+            if v.len() != state.grid {
+                return Err(am_core::Error::config(
+                    field,
+                    format!("has {} values for a grid of {}", v.len(), state.grid),
+                ));
+            }
+            if let Some(bad) = v.iter().find(|x| !x.is_finite()) {
+                return Err(am_core::Error::config(field, format!("holds {bad}")));
+            }
+        }
+        s.mean = state.mean.clone();
+        s.second = state.second.clone();
+        s.rebuild();
+        Ok(s)
+    }
+
     /// The current density p on the grid (integrates to 1 by the trapezoid rule).
     pub fn density(&self) -> (&[f64], &[f64]) {
         (&self.grid, &self.density)
@@ -193,6 +226,23 @@ impl AdaptiveTime {
         };
         (self.grid[j] + s.clamp(0.0, h)).clamp(0.0, 1.0)
     }
+}
+
+/// The saved form of an [`AdaptiveTime`]: G, κ, β, α and the running moments on the grid.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdaptiveState {
+    /// Grid points G.
+    pub grid: usize,
+    /// Smoothing rate κ.
+    pub kappa: f64,
+    /// EMA decay β.
+    pub beta: f64,
+    /// Uniform mixing weight α.
+    pub alpha: f64,
+    /// EMA of the integrand's mean on the grid.
+    pub mean: Vec<f64>,
+    /// EMA of its second moment on the grid.
+    pub second: Vec<f64>,
 }
 
 impl Default for AdaptiveTime {

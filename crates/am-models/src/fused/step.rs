@@ -12,6 +12,7 @@ use super::head;
 use super::workspace::{room, Workspace};
 use super::{FusedMlp, Real};
 use crate::Head;
+use am_core::train::Clip;
 use am_core::{AmTerms, Error as CoreError, Result as CoreResult, TermsLaplacian};
 
 /// The value of one fused step.
@@ -47,7 +48,21 @@ impl<T: Real> FusedMlp<T> {
         adam: &mut FusedAdam<T>,
         lr: f64,
     ) -> CoreResult<FusedLoss> {
-        self.step(terms, Some((adam, lr, None)))
+        self.step(terms, Some((adam, lr, Clip::None)))
+    }
+
+    /// [`FusedMlp::train_step`] with the gradient clipped before the update (global norm, the
+    /// convention of `am_core::train::clip_grad_norm`, or element-wise). `grad_norm` in the
+    /// result is the norm before clipping.
+    pub fn train_step_clip(
+        &mut self,
+        terms: &AmTerms,
+        adam: &mut FusedAdam<T>,
+        lr: f64,
+        clip: Clip,
+    ) -> CoreResult<FusedLoss> {
+        clip.validate()?;
+        self.step(terms, Some((adam, lr, clip)))
     }
 
     /// [`FusedMlp::train_step`] with the gradient scaled by max_norm/(‖g‖ + 1e-6) when ‖g‖
@@ -67,13 +82,13 @@ impl<T: Real> FusedMlp<T> {
                 allowed: "(0, ∞)",
             });
         }
-        self.step(terms, Some((adam, lr, Some(max_norm))))
+        self.step(terms, Some((adam, lr, Clip::GlobalNorm(max_norm))))
     }
 
     fn step(
         &mut self,
         terms: &AmTerms,
-        update: Option<(&mut FusedAdam<T>, f64, Option<f64>)>,
+        update: Option<(&mut FusedAdam<T>, f64, Clip)>,
     ) -> CoreResult<FusedLoss> {
         if let Some((adam, lr, _)) = &update {
             if adam.moments().0.len() != self.params.len() {
@@ -149,10 +164,19 @@ impl<T: Real> FusedMlp<T> {
                     });
                 }
             }
-            if let Some(max_norm) = clip.filter(|&c| grad_norm > c) {
-                // PyTorch's (and am_core::train::clip_grad_norm's) convention
-                let scale = T::of(max_norm / (grad_norm + 1e-6));
-                self.grad.iter_mut().for_each(|g| *g *= scale);
+            match clip {
+                Clip::GlobalNorm(max_norm) if grad_norm > max_norm => {
+                    // PyTorch's (and am_core::train::clip_grad_norm's) convention
+                    let scale = T::of(max_norm / (grad_norm + 1e-6));
+                    self.grad.iter_mut().for_each(|g| *g *= scale);
+                }
+                Clip::Value(c) => {
+                    let (lo, hi) = (T::of(-c), T::of(c));
+                    self.grad
+                        .iter_mut()
+                        .for_each(|g| *g = if *g < lo { lo } else if *g > hi { hi } else { *g });
+                }
+                _ => {}
             }
             adam.step(&mut self.params, &self.grad, lr);
         }

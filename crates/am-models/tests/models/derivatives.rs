@@ -245,7 +245,7 @@ fn save_and_load_round_trip() {
     let a = model(Activation::Tanh, Head::InnerProduct, TimeEmbedding::Raw, 1);
     let b = model(Activation::Tanh, Head::InnerProduct, TimeEmbedding::Raw, 2);
     a.save(&path).unwrap();
-    b.load(&path).unwrap();
+    b.load_parameters(&path).unwrap();
     let (t, x) = batch(3, 3, 4);
     let (sa, sb) = (a.value(&t, &x).unwrap(), b.value(&t, &x).unwrap());
     assert_eq!(rows(&sa), rows(&sb));
@@ -277,7 +277,7 @@ fn save_and_load_round_trip() {
         &Device::Cpu,
     )
     .unwrap();
-    let err = small.load(&path).unwrap_err().to_string();
+    let err = small.load_parameters(&path).unwrap_err().to_string();
     assert!(err.contains("mlp.safetensors"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -3,3 +3,4 @@
 mod derivatives;
 mod double_backward;
 mod vector;
+mod model_file;

@@ -124,9 +124,20 @@ fn rejects_bad_directions_and_saves() {
         &Device::Cpu,
     )
     .unwrap();
-    other.load(&path).unwrap();
+    other.load_parameters(&path).unwrap();
+    let rebuilt = VectorMlp::load(&path, &Device::Cpu).unwrap();
+    assert_eq!(rebuilt.config(), m.config());
+    let c = rebuilt.forward(&t, &x).unwrap().to_vec2::<f64>().unwrap();
     let a = m.forward(&t, &x).unwrap().to_vec2::<f64>().unwrap();
     let b = other.forward(&t, &x).unwrap().to_vec2::<f64>().unwrap();
     assert_eq!(a, b);
+    assert_eq!(a, c);
+    // an action file is not a vector model
+    let action = dir.join("a.safetensors");
+    super::derivatives::model(Activation::Tanh, am_models::Head::Scalar, TimeEmbedding::Raw, 1)
+        .save(&action)
+        .unwrap();
+    let err = VectorMlp::load(&action, &Device::Cpu).unwrap_err().to_string();
+    assert!(err.contains("`mlp` model, not a `vector-mlp`"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -1,0 +1,146 @@
+//! Any trainable action through candle's autograd: the objective's tensor graph, one
+//! first-order `backward()` (the MLP's input derivatives are explicit; other models may rely on
+//! `am_core::double_backward`), clipping and Adam on candle tensors, on any device.
+
+use super::{flatten, unflatten, Engine, EngineKind, OptimizerState, StepOutcome, TrainableAction};
+use crate::{Error, Result};
+use am_core::train::{grad_norm, Adam, AdamConfig, Clip};
+use am_core::{DType, Device, SeededRng};
+use am_objectives::{ActionMatching, PathSample};
+
+/// The autograd engine; see the module docs.
+#[derive(Debug)]
+pub struct AutogradEngine<M> {
+    model: M,
+    adam: Adam,
+}
+
+impl<M: TrainableAction> AutogradEngine<M> {
+    /// An engine for `model` with a fresh Adam.
+    pub fn new(model: M, adam: AdamConfig) -> Result<Self> {
+        let vars = model.parameters();
+        if vars.is_empty() {
+            return Err(am_core::Error::Empty {
+                arg: "model parameters",
+            }
+            .into());
+        }
+        Ok(Self {
+            adam: Adam::new(vars, adam)?,
+            model,
+        })
+    }
+}
+
+fn scalar(t: &am_core::Tensor) -> Result<f64> {
+    Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?)
+}
+
+impl<M: TrainableAction> Engine for AutogradEngine<M> {
+    type Model = M;
+
+    fn kind(&self) -> EngineKind {
+        EngineKind::Autograd
+    }
+
+    fn placement(&self) -> (DType, Device) {
+        let v = &self.adam.vars()[0];
+        (v.dtype(), v.device().clone())
+    }
+
+    fn describe(&self) -> String {
+        self.model.describe()
+    }
+
+    fn step(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        lr: f64,
+        clip: Clip,
+        rng: &mut SeededRng,
+    ) -> Result<StepOutcome> {
+        let out = objective.loss(&self.model, batch, rng)?;
+        let loss = scalar(&out.loss)?;
+        let mut grads = out.loss.backward()?;
+        let norm = grad_norm(&grads, self.adam.vars())?;
+        if !loss.is_finite() || !norm.is_finite() {
+            return Err(Error::NonFinite {
+                step: self.adam.step_count() + 1,
+                loss,
+                grad_norm: norm,
+                checkpoint: None,
+            });
+        }
+        let vars = self.adam.vars().to_vec();
+        clip.apply(&mut grads, &vars, norm)?;
+        self.adam.step(&grads, lr)?;
+        Ok(StepOutcome {
+            loss,
+            grad_norm: norm,
+            integrand: out
+                .integrand
+                .to_dtype(DType::F64)?
+                .flatten_all()?
+                .to_vec1::<f64>()?,
+        })
+    }
+
+    fn loss(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        rng: &mut SeededRng,
+    ) -> Result<f64> {
+        scalar(&objective.loss(&self.model, batch, rng)?.loss)
+    }
+
+    fn params_into(&mut self, out: &mut Vec<f64>) -> Result<()> {
+        Ok(flatten(self.adam.vars(), out)?)
+    }
+
+    fn set_params(&mut self, flat: &[f64]) -> Result<()> {
+        let vars = self.adam.vars();
+        for (v, t) in vars.iter().zip(unflatten(vars, flat)?) {
+            v.set(&t)?;
+        }
+        Ok(())
+    }
+
+    fn optimizer(&self) -> Result<OptimizerState> {
+        let (m, v) = self.adam.moments();
+        let host = |ts: &[am_core::Tensor]| -> Result<Vec<f64>> {
+            let mut out = Vec::new();
+            for t in ts {
+                out.extend(t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?);
+            }
+            Ok(out)
+        };
+        Ok(OptimizerState {
+            m: host(m)?,
+            v: host(v)?,
+            step: self.adam.step_count(),
+        })
+    }
+
+    fn restore_optimizer(&mut self, state: OptimizerState) -> Result<()> {
+        let vars = self.adam.vars().to_vec();
+        let m = unflatten(&vars, &state.m)?;
+        let v = unflatten(&vars, &state.v)?;
+        self.adam.restore(m, v, state.step)?;
+        Ok(())
+    }
+
+    fn model(&mut self) -> Result<&M> {
+        Ok(&self.model)
+    }
+
+    fn model_with(&mut self, flat: &[f64]) -> Result<M> {
+        let copy = self.model.deep_copy()?;
+        let vars = copy.parameters();
+        for (v, t) in vars.iter().zip(unflatten(&vars, flat)?) {
+            v.set(&t)?;
+        }
+        Ok(copy)
+    }
+}

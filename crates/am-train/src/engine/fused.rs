@@ -1,0 +1,149 @@
+//! The fused host step of an MLP (`am_models::FusedMlp`): forward, input derivatives and the
+//! hand-derived ∇θ of the objective in one pass over host slices, then the fused Adam update.
+//! f32 on the CPU; scalar or ½‖x − h‖² heads; the quadratic cost.
+
+use super::{Engine, EngineKind, OptimizerState, StepOutcome};
+use crate::{Error, Result};
+use am_core::train::{AdamConfig, Clip};
+use am_core::{DType, Device, Error as CoreError, SeededRng};
+use am_models::{FusedAdam, FusedMlp, Mlp};
+use am_objectives::{ActionMatching, PathSample};
+
+/// The fused engine; see the module docs.
+pub struct FusedEngine {
+    net: FusedMlp<f32>,
+    adam: FusedAdam<f32>,
+    /// The candle model, written from `net` when asked for.
+    model: Mlp,
+    stale: bool,
+}
+
+impl std::fmt::Debug for FusedEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FusedEngine")
+            .field("config", self.model.config())
+            .field("adam_steps", &self.adam.step_count())
+            .finish()
+    }
+}
+
+impl FusedEngine {
+    /// An engine for `model` (copied to host memory) with a fresh Adam; an unsupported model is
+    /// `Unsupported` (see [`FusedMlp::supports`]).
+    pub fn new(model: Mlp, adam: AdamConfig) -> Result<Self> {
+        let net = FusedMlp::<f32>::from_mlp(&model)?;
+        let adam = FusedAdam::new(net.params().len(), adam)?;
+        Ok(Self {
+            net,
+            adam,
+            model,
+            stale: false,
+        })
+    }
+
+    /// The host network (e.g. to sample with it: it implements `Action` fast).
+    pub fn net(&self) -> &FusedMlp<f32> {
+        &self.net
+    }
+}
+
+impl Engine for FusedEngine {
+    type Model = Mlp;
+
+    fn kind(&self) -> EngineKind {
+        EngineKind::Fused
+    }
+
+    fn placement(&self) -> (DType, Device) {
+        (DType::F32, Device::Cpu)
+    }
+
+    fn describe(&self) -> String {
+        serde_json::to_string(self.model.config()).unwrap_or_default()
+    }
+
+    fn step(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        lr: f64,
+        clip: Clip,
+        rng: &mut SeededRng,
+    ) -> Result<StepOutcome> {
+        let terms = objective.terms(self.model.config().dim, batch, rng)?;
+        let step = self.adam.step_count() + 1;
+        let out = self
+            .net
+            .train_step_clip(&terms, &mut self.adam, lr, clip)
+            .map_err(|e| match e {
+                CoreError::NonFinite { arg, value, .. } => Error::NonFinite {
+                    step,
+                    loss: if arg == "loss" { value } else { f64::NAN },
+                    grad_norm: if arg == "loss" { f64::NAN } else { value },
+                    checkpoint: None,
+                },
+                e => e.into(),
+            })?;
+        self.stale = true;
+        Ok(StepOutcome {
+            loss: out.loss,
+            grad_norm: out.grad_norm,
+            integrand: out.integrand,
+        })
+    }
+
+    fn loss(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        rng: &mut SeededRng,
+    ) -> Result<f64> {
+        let terms = objective.terms(self.model.config().dim, batch, rng)?;
+        Ok(self.net.loss_and_grad(&terms)?.loss)
+    }
+
+    fn params_into(&mut self, out: &mut Vec<f64>) -> Result<()> {
+        out.clear();
+        out.extend(self.net.params().iter().map(|&p| p as f64));
+        Ok(())
+    }
+
+    fn set_params(&mut self, flat: &[f64]) -> Result<()> {
+        let p: Vec<f32> = flat.iter().map(|&v| v as f32).collect();
+        self.net.set_params(&p)?;
+        self.stale = true;
+        Ok(())
+    }
+
+    fn optimizer(&self) -> Result<OptimizerState> {
+        let (m, v) = self.adam.moments();
+        Ok(OptimizerState {
+            m: m.iter().map(|&x| x as f64).collect(),
+            v: v.iter().map(|&x| x as f64).collect(),
+            step: self.adam.step_count(),
+        })
+    }
+
+    fn restore_optimizer(&mut self, state: OptimizerState) -> Result<()> {
+        let f = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();
+        self.adam.restore(f(state.m), f(state.v), state.step)?;
+        Ok(())
+    }
+
+    fn model(&mut self) -> Result<&Mlp> {
+        if self.stale {
+            self.net.write_into(&self.model)?;
+            self.stale = false;
+        }
+        Ok(&self.model)
+    }
+
+    fn model_with(&mut self, flat: &[f64]) -> Result<Mlp> {
+        let model = super::TrainableAction::deep_copy(self.model()?)?;
+        let mut host = FusedMlp::<f32>::from_mlp(&model)?;
+        let p: Vec<f32> = flat.iter().map(|&v| v as f32).collect();
+        host.set_params(&p)?;
+        host.write_into(&model)?;
+        Ok(model)
+    }
+}

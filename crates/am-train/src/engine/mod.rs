@@ -1,0 +1,157 @@
+//! The training engines behind one trait: [`FusedEngine`] (the fused host step of an MLP, ∇θ
+//! derived by hand) and [`AutogradEngine`] (any [`TrainableAction`] through candle's autograd,
+//! any device: the MLP, the U-Net). [`MlpEngine`] chooses between them for an MLP and says why
+//! when the fused step cannot take the model or the objective.
+
+mod autograd;
+mod fused;
+mod mlp;
+
+pub use autograd::AutogradEngine;
+pub use fused::FusedEngine;
+pub use mlp::{EngineChoice, MlpEngine};
+
+use crate::Result;
+use am_core::train::Clip;
+use am_core::{Action, DType, Device, SeededRng};
+use am_objectives::{ActionMatching, PathSample};
+
+/// Which implementation runs the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum EngineKind {
+    /// Hand-derived ∇θ on host slices (`am_models::fused`).
+    Fused,
+    /// candle tensors and autograd.
+    Autograd,
+}
+
+/// What one step of an engine reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepOutcome {
+    /// The minibatch objective.
+    pub loss: f64,
+    /// ‖∇θ‖₂ before clipping.
+    pub grad_norm: f64,
+    /// The per-sample time integrand ζ_i (before 1/p(t_i)), for the adaptive sampler.
+    pub integrand: Vec<f64>,
+}
+
+/// Adam's state, flat in the order of the engine's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizerState {
+    /// First moments.
+    pub m: Vec<f64>,
+    /// Second moments.
+    pub v: Vec<f64>,
+    /// Steps taken.
+    pub step: u64,
+}
+
+/// A trainable model and its optimiser: one step of the AM objective, and the flat state that
+/// checkpoints and the EMA need.
+pub trait Engine {
+    /// The model it trains.
+    type Model;
+    /// The implementation.
+    fn kind(&self) -> EngineKind;
+    /// The dtype and device batches must have.
+    fn placement(&self) -> (DType, Device);
+    /// The model's configuration as JSON (compared when a run resumes).
+    fn describe(&self) -> String;
+    /// One step: the objective of `batch`, ∇θ, `clip`, the Adam update at `lr`. A non-finite loss
+    /// or gradient is [`crate::Error::NonFinite`] and leaves parameters and moments unchanged.
+    fn step(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        lr: f64,
+        clip: Clip,
+        rng: &mut SeededRng,
+    ) -> Result<StepOutcome>;
+    /// The objective of `batch` without an update (the held-out loss).
+    fn loss(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        rng: &mut SeededRng,
+    ) -> Result<f64>;
+    /// The parameters, flat, into `out` (resized).
+    fn params_into(&mut self, out: &mut Vec<f64>) -> Result<()>;
+    /// Overwrites the parameters from a flat vector of [`Engine::params_into`]'s layout.
+    fn set_params(&mut self, flat: &[f64]) -> Result<()>;
+    /// Adam's moments and step count.
+    fn optimizer(&self) -> Result<OptimizerState>;
+    /// Restores Adam's moments and step count.
+    fn restore_optimizer(&mut self, state: OptimizerState) -> Result<()>;
+    /// The current model.
+    fn model(&mut self) -> Result<&Self::Model>;
+    /// A separate copy of the model with the flat parameters `flat` (e.g. the EMA).
+    fn model_with(&mut self, flat: &[f64]) -> Result<Self::Model>;
+}
+
+/// A model that [`AutogradEngine`] can train: an [`Action`] with parameters that can describe
+/// and copy itself.
+pub trait TrainableAction: Action + Sized {
+    /// The configuration as JSON (stored in checkpoints, compared on resume).
+    fn describe(&self) -> String;
+    /// A deep copy: new variables with the same values, sharing nothing with `self`.
+    fn deep_copy(&self) -> am_core::Result<Self>;
+}
+
+impl TrainableAction for am_models::Mlp {
+    fn describe(&self) -> String {
+        serde_json::to_string(self.config()).unwrap_or_default()
+    }
+
+    fn deep_copy(&self) -> am_core::Result<Self> {
+        let vars = self.parameters();
+        let (dtype, device) = match vars.first() {
+            Some(v) => (v.dtype(), v.device().clone()),
+            None => (DType::F32, Device::Cpu),
+        };
+        let copy = am_models::Mlp::new(
+            self.config().clone(),
+            &mut SeededRng::new(0),
+            dtype,
+            &device,
+        )?;
+        copy.load_named_tensors(&self.named_tensors()?)?;
+        Ok(copy)
+    }
+}
+
+/// The parameters of `vars` as one flat f64 vector.
+pub(crate) fn flatten(vars: &[am_core::Var], out: &mut Vec<f64>) -> am_core::Result<()> {
+    out.clear();
+    for v in vars {
+        out.extend(v.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?);
+    }
+    Ok(())
+}
+
+/// Splits a flat vector into tensors shaped like `vars` (their dtype and device).
+pub(crate) fn unflatten(
+    vars: &[am_core::Var],
+    flat: &[f64],
+) -> am_core::Result<Vec<am_core::Tensor>> {
+    let total: usize = vars.iter().map(|v| v.elem_count()).sum();
+    if flat.len() != total {
+        return Err(am_core::Error::Shape {
+            arg: "flat parameters",
+            expected: format!("({total},)"),
+            got: vec![flat.len()],
+        });
+    }
+    let mut at = 0;
+    let mut out = Vec::with_capacity(vars.len());
+    for v in vars {
+        let n = v.elem_count();
+        out.push(
+            am_core::Tensor::from_slice(&flat[at..at + n], v.dims(), &Device::Cpu)?
+                .to_dtype(v.dtype())?
+                .to_device(v.device())?,
+        );
+        at += n;
+    }
+    Ok(out)
+}

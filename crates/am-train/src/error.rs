@@ -1,0 +1,80 @@
+//! Errors of am-train: the leaf crates' errors, a diverged step, and checkpoints that cannot be
+//! resumed (with what is wrong, typed).
+
+/// Result with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What went wrong in training.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error of the shared core (shapes, values, files, candle).
+    #[error(transparent)]
+    Core(#[from] am_core::Error),
+    /// An error of the objectives (batch, configuration).
+    #[error(transparent)]
+    Objective(#[from] am_objectives::Error),
+    /// An error of the models.
+    #[error(transparent)]
+    Model(#[from] am_models::Error),
+    /// A step produced a non-finite loss or gradient: the parameters of the step before are kept.
+    #[error("step {step}: the loss is {loss} and ‖∇θ‖ = {grad_norm}: training diverged; the parameters of step {} are kept{}", step - 1, checkpoint.as_ref().map(|p| format!("; the last good checkpoint is {p}")).unwrap_or_default())]
+    NonFinite {
+        /// The step that failed (1-based).
+        step: u64,
+        /// Its loss (NaN when only the gradient was non-finite and the loss was not reported).
+        loss: f64,
+        /// Its gradient norm.
+        grad_norm: f64,
+        /// The last checkpoint written, if any.
+        checkpoint: Option<String>,
+    },
+    /// A checkpoint cannot be resumed by this run.
+    #[error("checkpoint `{path}`: {problem}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: CheckpointProblem,
+    },
+}
+
+/// Why a checkpoint cannot be resumed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CheckpointProblem {
+    /// It was written by another layout (or is not a trainer checkpoint at all).
+    #[error("schema `{found}` is not `{expected}` (written by another version, or not a trainer checkpoint)")]
+    Schema {
+        /// The schema in the file (`none` when absent).
+        found: String,
+        /// The schema this build reads.
+        expected: &'static str,
+    },
+    /// A part of the configuration differs from this run's.
+    #[error("it was written by another {part}:\n  checkpoint: {checkpoint}\n  this run:   {run}")]
+    Mismatch {
+        /// Which part: `training configuration`, `model`, `engine` or `run configuration`.
+        part: &'static str,
+        /// The checkpoint's value.
+        checkpoint: String,
+        /// This run's value.
+        run: String,
+    },
+    /// An entry is missing or malformed.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    pub(crate) fn checkpoint(path: &str, problem: CheckpointProblem) -> Self {
+        Error::Checkpoint {
+            path: path.to_string(),
+            problem,
+        }
+    }
+}
+
+impl From<am_core::candle::Error> for Error {
+    fn from(e: am_core::candle::Error) -> Self {
+        Error::Core(e.into())
+    }
+}

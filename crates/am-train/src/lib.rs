@@ -1,0 +1,33 @@
+//! # am-train: the glue that turns the leaf crates into a training run
+//!
+//! The leaf crates (paths, models, objectives, solvers, metrics) depend only on `am-core`;
+//! this crate is the one place that joins them, so that a user's crate, the `am` CLI and the
+//! examples run the same code:
+//!
+//! - [`Trainer`]: the loop — batches from any `Marginals` with the uniform, quasi-random or
+//!   adaptive (Eq. 88) time sampler, warm-up and cosine decay, global-norm or per-element
+//!   clipping, EMA of the parameters, the divergence watch as typed [`TrainEvent`]s (the library
+//!   never prints), the held-out loss, and checkpoints that resume bit-exactly
+//!   ([`checkpoint`], schema `am-train/1`);
+//! - [`Engine`]: one trait over the fused host step ([`FusedEngine`]) and candle's autograd
+//!   ([`AutogradEngine`], any [`TrainableAction`]); [`MlpEngine`] picks the fused step where it
+//!   applies and says why when it falls back;
+//! - [`TrainConfig`]: the run's validated configuration.
+
+pub mod checkpoint;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod sampler;
+pub mod trainer;
+pub mod watch;
+
+pub use config::{Decay, Schedule, TimeSamplerConfig, TrainConfig, WatchConfig};
+pub use engine::{
+    AutogradEngine, Engine, EngineChoice, EngineKind, FusedEngine, MlpEngine, OptimizerState,
+    StepOutcome, TrainableAction,
+};
+pub use error::{CheckpointProblem, Error, Result};
+pub use sampler::Sampler;
+pub use trainer::{RunOptions, RunSummary, StepReport, Trainer};
+pub use watch::TrainEvent;

@@ -1,0 +1,319 @@
+//! The training loop as a library: a [`Trainer`] drives any [`Engine`] on batches drawn from a
+//! path's marginals with the configured time sampler (the adaptive p(t) of Eq. 88 is fed each
+//! step's per-sample integrand), schedules the learning rate, clips, keeps an EMA of the
+//! parameters, watches for divergence, and checkpoints and resumes bit-exactly
+//! ([`crate::checkpoint`] holds the schema). It never prints: each step returns a
+//! [`StepReport`] with its [`TrainEvent`]s, and [`Trainer::run`] hands them to a callback.
+
+use crate::engine::Engine;
+use crate::sampler::Sampler;
+use crate::watch::{TrainEvent, Watch};
+use crate::{Error, Result, TrainConfig};
+use am_core::{Marginals, SeededRng};
+use am_objectives::{ActionMatching, PathSample, TimeSampler};
+use std::path::{Path, PathBuf};
+
+/// What one step reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepReport {
+    /// The step just taken (1-based).
+    pub step: u64,
+    /// Its learning rate.
+    pub lr: f64,
+    /// The minibatch objective.
+    pub loss: f64,
+    /// ‖∇θ‖₂ before clipping.
+    pub grad_norm: f64,
+    /// What the caller should know (divergence, checkpoints written).
+    pub events: Vec<TrainEvent>,
+}
+
+/// Where and how often [`Trainer::run`] writes checkpoints, and whether it resumes.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The checkpoint file (`None`: none written).
+    pub checkpoint: Option<PathBuf>,
+    /// Steps between checkpoints (0: only at the end).
+    pub every: u64,
+    /// Continue from `checkpoint` when it exists.
+    pub resume: bool,
+}
+
+/// What [`Trainer::run`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Steps taken in this call.
+    pub steps: u64,
+    /// Seconds spent in this call.
+    pub seconds: f64,
+    /// The last minibatch loss (NaN when no step was taken).
+    pub last_loss: f64,
+    /// The step the run resumed from, if it did.
+    pub resumed_from: Option<u64>,
+}
+
+/// A training run; see the module docs.
+pub struct Trainer<E: Engine> {
+    pub(crate) engine: E,
+    pub(crate) objective: ActionMatching,
+    pub(crate) config: TrainConfig,
+    pub(crate) run: String,
+    pub(crate) sampler: Sampler,
+    pub(crate) rng: SeededRng,
+    pub(crate) ema: Option<Vec<f64>>,
+    pub(crate) watch: Watch,
+    pub(crate) step: u64,
+    scratch: Vec<f64>,
+    last_checkpoint: Option<String>,
+}
+
+impl<E: Engine> std::fmt::Debug for Trainer<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trainer")
+            .field("engine", &self.engine.kind())
+            .field("step", &self.step)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<E: Engine> Trainer<E> {
+    /// A run of `objective` on `engine`'s model with a validated `config`; its random stream
+    /// (batches, probes) is seeded by `config.seed`.
+    pub fn new(mut engine: E, objective: ActionMatching, config: TrainConfig) -> Result<Self> {
+        config.validate()?;
+        let sampler = config.time.build()?;
+        let ema = match config.ema {
+            Some(_) => {
+                let mut p = Vec::new();
+                engine.params_into(&mut p)?;
+                Some(p)
+            }
+            None => None,
+        };
+        Ok(Self {
+            rng: SeededRng::new(config.seed),
+            engine,
+            objective,
+            run: "{}".to_string(),
+            sampler,
+            ema,
+            watch: Watch::default(),
+            step: 0,
+            scratch: Vec::new(),
+            last_checkpoint: None,
+            config,
+        })
+    }
+
+    /// Sets the caller's description of the run (e.g. the data file and options, as JSON): stored
+    /// in checkpoints, and a resume with another one is refused.
+    pub fn with_run_config(mut self, run: impl Into<String>) -> Self {
+        self.run = run.into();
+        self
+    }
+
+    /// Changes the total number of steps (the only setting a resumed run may change).
+    pub fn set_steps(&mut self, steps: u64) {
+        self.config.steps = steps;
+    }
+
+    /// Steps taken.
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The objective.
+    pub fn objective(&self) -> &ActionMatching {
+        &self.objective
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &E {
+        &self.engine
+    }
+
+    /// The time sampler (e.g. to read the adaptive density).
+    pub fn sampler(&self) -> &Sampler {
+        &self.sampler
+    }
+
+    /// The learning rate of (1-based) step `k`.
+    pub fn lr_at(&self, k: u64) -> f64 {
+        self.config.schedule.lr_at(self.config.adam.lr, k)
+    }
+
+    /// Draws the next batch from `marginals` with the run's sampler and random stream.
+    pub fn draw(&mut self, marginals: &dyn Marginals) -> Result<PathSample> {
+        let (dtype, device) = self.engine.placement();
+        Ok(PathSample::draw(
+            marginals,
+            self.config.batch,
+            &mut self.sampler,
+            &mut self.rng,
+            dtype,
+            &device,
+        )?)
+    }
+
+    /// One step on a batch drawn from `marginals`.
+    pub fn step(&mut self, marginals: &dyn Marginals) -> Result<StepReport> {
+        let batch = self.draw(marginals)?;
+        self.step_on(&batch)
+    }
+
+    /// One step on a batch the caller made (its times feed the adaptive sampler; its importance
+    /// weights are the caller's to set).
+    pub fn step_on(&mut self, batch: &PathSample) -> Result<StepReport> {
+        let k = self.step + 1;
+        let lr = self.lr_at(k);
+        let out = self
+            .engine
+            .step(&self.objective, batch, lr, self.config.clip, &mut self.rng)
+            .map_err(|e| match e {
+                Error::NonFinite {
+                    loss, grad_norm, ..
+                } => Error::NonFinite {
+                    step: k,
+                    loss,
+                    grad_norm,
+                    checkpoint: self.last_checkpoint.clone(),
+                },
+                e => e,
+            })?;
+        if self.sampler.is_adaptive() {
+            self.sampler.observe(&batch.times()?, &out.integrand);
+        }
+        if let (Some(decay), Some(shadow)) = (self.config.ema, self.ema.as_mut()) {
+            self.engine.params_into(&mut self.scratch)?;
+            for (s, &c) in shadow.iter_mut().zip(&self.scratch) {
+                *s = decay * *s + (1.0 - decay) * c;
+            }
+        }
+        self.step = k;
+        let mut events = Vec::new();
+        if let Some(w) = &self.config.watch {
+            events.extend(self.watch.observe(w, k, out.loss, out.grad_norm));
+        }
+        Ok(StepReport {
+            step: k,
+            lr,
+            loss: out.loss,
+            grad_norm: out.grad_norm,
+            events,
+        })
+    }
+
+    /// Steps until `config.steps` on batches from `marginals`: resumes first when asked and the
+    /// checkpoint exists, writes checkpoints every `every` steps and at the end, and hands every
+    /// step's report to `on_step` (progress display is the caller's). A diverged step ends the
+    /// run with [`Error::NonFinite`] naming the last good checkpoint.
+    pub fn run(
+        &mut self,
+        marginals: &dyn Marginals,
+        options: &RunOptions,
+        mut on_step: impl FnMut(&StepReport),
+    ) -> Result<RunSummary> {
+        let started = std::time::Instant::now();
+        let mut resumed_from = None;
+        if let Some(path) = options.checkpoint.as_deref() {
+            if options.resume && path.exists() {
+                self.resume(path)?;
+                resumed_from = Some(self.step);
+            }
+        }
+        let first = self.step;
+        let mut last = f64::NAN;
+        while self.step < self.config.steps {
+            let mut report = self.step(marginals)?;
+            last = report.loss;
+            let k = report.step;
+            if let Some(path) = options.checkpoint.as_deref() {
+                if (options.every > 0 && k % options.every == 0) || k == self.config.steps {
+                    self.save_checkpoint(path)?;
+                    report.events.push(TrainEvent::Checkpoint {
+                        step: k,
+                        path: path.display().to_string(),
+                    });
+                }
+            }
+            on_step(&report);
+        }
+        Ok(RunSummary {
+            steps: self.step - first,
+            seconds: started.elapsed().as_secs_f64(),
+            last_loss: last,
+            resumed_from,
+        })
+    }
+
+    /// The objective of `batch` under the current parameters, without a step: on held-out
+    /// samples it is the action gap minus a constant of the data, so it ranks models (Sec. 2.2).
+    /// `rng` draws the Hutchinson probe if one is used (not the run's stream).
+    pub fn held_out_loss(&mut self, batch: &PathSample, rng: &mut SeededRng) -> Result<f64> {
+        self.engine.loss(&self.objective, batch, rng)
+    }
+
+    /// The current model.
+    pub fn model(&mut self) -> Result<&E::Model> {
+        self.engine.model()
+    }
+
+    /// A copy of the model with the EMA parameters (with no EMA: of the current parameters).
+    pub fn ema_model(&mut self) -> Result<E::Model> {
+        match &self.ema {
+            Some(shadow) => {
+                let shadow = shadow.clone();
+                self.engine.model_with(&shadow)
+            }
+            None => {
+                self.engine.params_into(&mut self.scratch)?;
+                let p = std::mem::take(&mut self.scratch);
+                let m = self.engine.model_with(&p);
+                self.scratch = p;
+                m
+            }
+        }
+    }
+
+    /// The EMA of the flat parameters, if kept.
+    pub fn ema_params(&self) -> Option<&[f64]> {
+        self.ema.as_deref()
+    }
+
+    /// Writes the whole state to `path` atomically (see [`crate::checkpoint`]).
+    pub fn save_checkpoint(&mut self, path: &Path) -> Result<()> {
+        self.checkpoint()?.save(path)?;
+        self.last_checkpoint = Some(path.display().to_string());
+        Ok(())
+    }
+
+    /// Continues from a checkpoint written by the same configuration (checked part by part; a
+    /// refused checkpoint leaves the trainer as it was).
+    pub fn resume(&mut self, path: &Path) -> Result<()> {
+        let ck = am_core::Checkpoint::load(path, &am_core::Device::Cpu)?;
+        self.restore(&ck)?;
+        self.last_checkpoint = Some(path.display().to_string());
+        Ok(())
+    }
+}
+
+use am_core::Checkpoint;
+
+impl<E: Engine> Trainer<E> {
+    /// The whole state: flat parameters, Adam, EMA, sampler, watch, random stream, step and the
+    /// three parts of the configuration.
+    pub fn checkpoint(&mut self) -> Result<Checkpoint> {
+        crate::checkpoint::write(self)
+    }
+
+    /// Restores a state from [`Trainer::checkpoint`]; see [`Trainer::resume`].
+    pub fn restore(&mut self, ck: &Checkpoint) -> Result<()> {
+        crate::checkpoint::read(self, ck)
+    }
+}
