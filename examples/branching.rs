@@ -33,8 +33,9 @@ use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRan
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::Snapshots;
 use action_matching::solvers::euler_maruyama;
+use action_matching::train::{EngineChoice, TrainConfig};
 use common::plot::{ramp, Canvas};
-use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
+use common::trainer::{checkpoints, fit, mlp_trainer};
 use std::path::PathBuf;
 
 const HELP: &str = "branching: entropic AM on a branching time course with 5, 10 and 15 time points (Fig. 2 setting)
@@ -73,7 +74,7 @@ fn main() {
         if eval_every == 0 {
             return Err("--eval-every must be ≥ 1".into());
         }
-        let engine = Engine::parse(&args.string("engine", "fused"))?;
+        let engine: EngineChoice = args.string("engine", "fused").parse()?;
         let out = PathBuf::from(args.string("out", "out/branching"));
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         if !(eps >= 0.0 && eps.is_finite()) {
@@ -111,13 +112,20 @@ fn main() {
                 DType::F32,
                 &Device::Cpu,
             )?;
-            let mut trainer = adam_trainer(
+            let train = TrainConfig {
+                seed: seed + 1,
+                ..TrainConfig::new(steps, batch, 1e-3)
+            };
+            let mut trainer = mlp_trainer(
                 model,
                 ActionMatching::new(AmConfig::entropic(eps))?,
-                1e-3,
+                train,
                 engine,
                 "branching",
-            )?;
+            )?
+            .with_run_config(format!(
+                r#"{{"example":"branching","points":{points},"cells":{cells},"eps":{eps},"path":"{path_kind}"}}"#
+            ));
             let label = format!("T={points}");
             // early stopping by the held-out AM loss (Sec. 2.2: it is the gap up to a constant of
             // the data): a held-out population gives the same kind of path, and the parameters
@@ -132,35 +140,24 @@ fn main() {
                 DType::F32,
                 &Device::Cpu,
             )?;
-            let mut rng = SeededRng::new(seed + 1);
-            let mut times = QuasiRandomTime::new();
             let mut best: Option<(u64, f64, std::collections::HashMap<String, Tensor>)> = None;
             let started = std::time::Instant::now();
             let mut stage = 0;
-            while trainer.step < steps {
+            let options = checkpoints(
+                out.join(format!("t{points}.safetensors")),
+                every,
+                args.flag("resume"),
+            );
+            while trainer.step_count() < steps {
                 stage += eval_every;
-                let settings = LoopSettings {
-                    steps: stage.min(steps),
-                    schedule: warmup_cosine(1e-3, steps, 0.02),
-                    checkpoint: Some(&out.join(format!("t{points}.safetensors"))),
-                    every,
-                    resume: args.flag("resume") && trainer.step == 0,
-                    config: format!(
-                        r#"{{"example":"branching","points":{points},"cells":{cells},"eps":{eps},"path":"{path_kind}","batch":{batch},"seed":{seed},"steps":{steps}}}"#
-                    ),
-                    label: &label,
-                };
-                train(
-                    &mut trainer,
-                    &mut rng,
-                    &mut times,
-                    marginals.as_ref(),
-                    batch,
-                    &settings,
-                )?;
+                fit(&mut trainer, marginals.as_ref(), stage, &options, &label)?;
                 let held = trainer.held_out_loss(&held_out, &mut SeededRng::new(0))?;
                 if best.as_ref().is_none_or(|b| held < b.1) {
-                    best = Some((trainer.step, held, trainer.model()?.named_tensors()?));
+                    best = Some((
+                        trainer.step_count(),
+                        held,
+                        trainer.model()?.named_tensors()?,
+                    ));
                 }
             }
             let seconds = started.elapsed().as_secs_f64();
@@ -168,7 +165,7 @@ fn main() {
             let (used_step, used_params) = if early_stop {
                 (best_step, best_params)
             } else {
-                (trainer.step, trainer.model()?.named_tensors()?)
+                (trainer.step_count(), trainer.model()?.named_tensors()?)
             };
             let chosen = Mlp::new(
                 trainer.model()?.config().clone(),

@@ -19,11 +19,12 @@ use action_matching::core::{
 };
 use action_matching::metrics::w2_equal;
 use action_matching::models::{Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig};
 use action_matching::paths::GaussianPath;
 use action_matching::solvers::{integrate, Method, OdeConfig};
+use action_matching::train::{Engine as _, EngineChoice, TrainConfig};
 use common::plot::Canvas;
-use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
+use common::trainer::{checkpoints, fit, mlp_trainer};
 use nalgebra::{DMatrix, DVector};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -57,7 +58,7 @@ fn main() {
         let batch: usize = args.get("batch", 256)?;
         let seed: u64 = args.get("seed", 0)?;
         let every: u64 = args.get("checkpoint-every", 1000)?;
-        let engine = Engine::parse(&args.string("engine", "fused"))?;
+        let engine: EngineChoice = args.string("engine", "fused").parse()?;
         let out = PathBuf::from(args.string("out", "out/convex_cost"));
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
 
@@ -109,22 +110,19 @@ fn main() {
             if let Some(c) = cost {
                 objective = objective.with_cost(c.clone());
             }
-            let mut trainer = adam_trainer(model, objective, 1e-3, engine, "convex_cost")?;
-            let label = format!("cost {k}");
-            let settings = LoopSettings {
-                steps,
-                schedule: warmup_cosine(1e-3, steps, 0.02),
-                checkpoint: Some(&out.join(format!("cost{k}.safetensors"))),
-                every,
-                resume: args.flag("resume"),
-                config: format!(
-                    r#"{{"example":"convex_cost","cost":{k},"batch":{batch},"seed":{seed},"steps":{steps}}}"#
-                ),
-                label: &label,
+            let train = TrainConfig {
+                seed: seed + 1,
+                ..TrainConfig::new(steps, batch, 1e-3)
             };
-            let mut rng = SeededRng::new(seed + 1);
-            let mut times = QuasiRandomTime::new();
-            let report = train(&mut trainer, &mut rng, &mut times, &path, batch, &settings)?;
+            let mut trainer = mlp_trainer(model, objective, train, engine, "convex_cost")?
+                .with_run_config(format!(r#"{{"example":"convex_cost","cost":{k}}}"#));
+            let label = format!("cost {k}");
+            let options = checkpoints(
+                out.join(format!("cost{k}.safetensors")),
+                every,
+                args.flag("resume"),
+            );
+            let report = fit(&mut trainer, &path, steps, &options, &label)?;
             let model = trainer.model()?;
             let field = match cost {
                 Some(c) => GradientField::new(model).with_cost(c.as_ref() as &dyn ConvexCost),
@@ -193,7 +191,7 @@ fn main() {
             println!(
                 "| {name} | {w_half:.4} | {w_one:.4} | {floor:.4} | {err:.3} | {k_learned:.4} | {k_exact:.4} | {:.1} s ({:?}) |",
                 report.seconds,
-                trainer.engine()
+                trainer.engine().kind()
             );
             flows.push(flow);
         }

@@ -36,12 +36,13 @@ use action_matching::core::{
 };
 use action_matching::metrics::{w1, w2};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig, VectorMlp};
-use action_matching::objectives::{flow_matching_loss, ActionMatching, AmConfig, QuasiRandomTime};
+use action_matching::objectives::{flow_matching_loss, ActionMatching, AmConfig};
 use action_matching::paths::data::preprocess::Standardizer;
 use action_matching::paths::{OtPairedPath, Snapshots};
 use action_matching::solvers::euler_maruyama;
+use action_matching::train::{EngineChoice, TrainConfig};
 use common::plot::{ramp, Canvas};
-use common::trainer::{adam_trainer, train, train_vector, warmup_cosine, Engine, LoopSettings};
+use common::trainer::{checkpoints, mlp_trainer, train_vector};
 use std::path::{Path, PathBuf};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -112,7 +113,7 @@ struct Setup {
     lr: f64,
     eps: f64,
     seed: u64,
-    engine: Engine,
+    engine: EngineChoice,
     resume: bool,
     out: PathBuf,
 }
@@ -161,30 +162,27 @@ fn fit_am(
         },
         ..Default::default()
     };
-    let mut trainer = adam_trainer(mlp(s)?, ActionMatching::new(config)?, s.lr, s.engine, label)?;
-    let name = format!("{label} {tag}");
-    let settings = LoopSettings {
-        steps: s.steps,
-        schedule: warmup_cosine(s.lr, s.steps, 0.02),
-        checkpoint: Some(&s.out.join(format!("{label}_{tag}.safetensors"))),
-        every: 1000,
-        resume: s.resume,
-        config: format!(
-            r#"{{"example":"embryoid","model":"{label}","set":"{tag}","eps":{eps},"hidden":{:?},"batch":{},"lr":{},"seed":{},"steps":{}}}"#,
-            s.hidden, s.batch, s.lr, s.seed, s.steps
-        ),
-        label: &name,
+    let train = TrainConfig {
+        seed: s.seed + 1,
+        ..TrainConfig::new(s.steps, s.batch, s.lr)
     };
-    let mut rng = SeededRng::new(s.seed + 1);
-    let mut times = QuasiRandomTime::new();
-    let report = train(
-        &mut trainer,
-        &mut rng,
-        &mut times,
-        &path,
-        s.batch,
-        &settings,
-    )?;
+    let mut trainer = mlp_trainer(
+        mlp(s)?,
+        ActionMatching::new(config)?,
+        train,
+        s.engine,
+        label,
+    )?
+    .with_run_config(format!(
+        r#"{{"example":"embryoid","model":"{label}","set":"{tag}","eps":{eps}}}"#
+    ));
+    let name = format!("{label} {tag}");
+    let options = checkpoints(
+        s.out.join(format!("{label}_{tag}.safetensors")),
+        1000,
+        s.resume,
+    );
+    let report = common::trainer::fit(&mut trainer, &path, s.steps, &options, &name)?;
     Ok((FusedMlp::<f32>::from_mlp(trainer.model()?)?, report.seconds))
 }
 
@@ -252,7 +250,7 @@ fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
         let path = OtPairedPath::new(data)?;
         let mut rng = SeededRng::new(s.seed + 1);
         seconds[2] = train_vector(
-            &cfm,
+            action_matching::core::VectorModel::parameters(&cfm),
             s.steps,
             s.lr,
             &format!("OT-CFM {tag}"),
@@ -478,7 +476,7 @@ fn main() {
             lr: args.get("lr", 1e-3)?,
             eps: args.get("eps", 0.1)?,
             seed: args.get("seed", 0)?,
-            engine: Engine::parse(&args.string("engine", "fused"))?,
+            engine: args.string("engine", "fused").parse()?,
             resume: args.flag("resume"),
             out: PathBuf::from(args.string("out", "out/embryoid")),
         };

@@ -28,8 +28,9 @@ use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRan
 use action_matching::paths::quadrature::gauss_legendre;
 use action_matching::paths::GaussianPath;
 use action_matching::solvers::{integrate, Method, OdeConfig};
+use action_matching::train::{Engine as _, EngineChoice, TrainConfig};
 use common::plot::{ramp, Canvas};
-use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
+use common::trainer::{checkpoints, fit, mlp_trainer};
 use nalgebra::{DMatrix, DVector};
 use std::path::PathBuf;
 
@@ -122,7 +123,7 @@ fn main() {
         let seed: u64 = args.get("seed", 0)?;
         let eval_every: u64 = args.get("eval-every", if quick { 20 } else { 500 })?;
         let every: u64 = args.get("checkpoint-every", 2000)?;
-        let engine = Engine::parse(&args.string("engine", "fused"))?;
+        let engine: EngineChoice = args.string("engine", "fused").parse()?;
         let out = PathBuf::from(args.string("out", "out/gaussian"));
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         if eval_every == 0 {
@@ -165,13 +166,18 @@ fn main() {
             DType::F32,
             &Device::Cpu,
         )?;
-        let mut trainer = adam_trainer(
+        let train = TrainConfig {
+            seed: seed + 1,
+            ..TrainConfig::new(steps, batch, 1e-3)
+        };
+        let mut trainer = mlp_trainer(
             model,
             ActionMatching::new(AmConfig::deterministic())?,
-            1e-3,
+            train,
             engine,
             "gaussian",
-        )?;
+        )?
+        .with_run_config(r#"{"example":"gaussian"}"#);
         // a held-out batch, never trained on: its AM loss is GAP − K
         let held_out = PathSample::draw(
             &path,
@@ -182,27 +188,18 @@ fn main() {
             &Device::Cpu,
         )?;
         let mut curve = Vec::new();
-        let mut times = QuasiRandomTime::new();
-        let mut rng = SeededRng::new(seed + 1);
         let started = std::time::Instant::now();
         let mut stage = 0;
-        while trainer.step < steps {
+        let options = checkpoints(
+            out.join("checkpoint.safetensors"),
+            every,
+            args.flag("resume"),
+        );
+        while trainer.step_count() < steps {
             stage += eval_every;
-            let target = stage.min(steps);
-            let settings = LoopSettings {
-                steps: target,
-                schedule: warmup_cosine(1e-3, steps, 0.02),
-                checkpoint: Some(&out.join("model.safetensors")),
-                every,
-                resume: args.flag("resume") && trainer.step == 0,
-                config: format!(
-                    r#"{{"example":"gaussian","batch":{batch},"seed":{seed},"steps":{steps},"hidden":[256,256,256]}}"#
-                ),
-                label: "AM",
-            };
-            train(&mut trainer, &mut rng, &mut times, &path, batch, &settings)?;
+            fit(&mut trainer, &path, stage, &options, "AM")?;
             let held = trainer.held_out_loss(&held_out, &mut SeededRng::new(0))?;
-            curve.push((trainer.step, held));
+            curve.push((trainer.step_count(), held));
         }
         let seconds = started.elapsed().as_secs_f64();
 
@@ -247,7 +244,7 @@ fn main() {
         let w_cfm = w2_equal(&flow_cfm.last()?, &x1)?;
         let w_floor = w2_equal(&x1b, &x1)?;
 
-        println!("\ntrained {steps} steps (batch {batch}, MLP 3 × 256 SiLU, engine {:?}) in {seconds:.1} s", trainer.engine());
+        println!("\ntrained {steps} steps (batch {batch}, MLP 3 × 256 SiLU, engine {:?}) in {seconds:.1} s", trainer.engine().kind());
         println!("held-out AM loss (8192 samples) + K = GAP estimate, during training:");
         for (k, l) in &curve {
             println!(

@@ -17,21 +17,20 @@
 
 mod common;
 
-use action_matching::core::train::{AdamConfig, Warmup};
+use action_matching::core::train::{Clip, Warmup};
 use action_matching::core::{
     DType, Device, GradientField, Marginals, ScoreField, SeededRng, Tensor, VelocityField,
 };
 use action_matching::metrics::{mmd2_estimates, Kernel, MmdEstimator};
 use action_matching::models::{Activation, FusedMlp, Head, Mlp, MlpConfig, VectorMlp};
-use action_matching::objectives::{
-    score_matching_loss, ActionMatching, AmConfig, QuasiRandomTime, TraceEstimator,
-};
+use action_matching::objectives::{score_matching_loss, ActionMatching, AmConfig, TraceEstimator};
 use action_matching::paths::hydrogen::{
     sample_initial, trajectories, velocity, ExactScore, HydrogenData, Scheme, T_PHYSICAL,
 };
 use action_matching::solvers::{annealed_langevin, integrate, LangevinSchedule, Method, OdeConfig};
+use action_matching::train::{EngineChoice, Schedule, TrainConfig};
 use common::plot::Canvas;
-use common::trainer::{train, train_vector, Engine, LoopSettings, Trainer};
+use common::trainer::{checkpoints, fit, mlp_trainer, train_vector};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -292,20 +291,27 @@ fn train_score(
     }
     let mut rng = SeededRng::new(s.seed + 11);
     let mut stream = DataStream::new(s);
-    let seconds = train_vector(&net, steps, 3e-4, label, &mut rng, |k, rng| {
-        let d = stream.at_step(k - 1)?;
-        // times snapped to the data grid, as the reference does
-        let t: Vec<f64> = (0..s.batch)
-            .map(|_| (rng.uniform() * GRID as f64).round() / GRID as f64)
-            .collect();
-        let x = d.sample(&t, rng, DType::F32, &Device::Cpu)?;
-        let tt = Tensor::from_vec(
-            t.iter().map(|&v| v as f32).collect::<Vec<_>>(),
-            (s.batch, 1),
-            &Device::Cpu,
-        )?;
-        Ok(score_matching_loss(&net, &tt, &x, trace, rng)?)
-    })?;
+    let seconds = train_vector(
+        action_matching::core::VectorModel::parameters(&net),
+        steps,
+        3e-4,
+        label,
+        &mut rng,
+        |k, rng| {
+            let d = stream.at_step(k - 1)?;
+            // times snapped to the data grid, as the reference does
+            let t: Vec<f64> = (0..s.batch)
+                .map(|_| (rng.uniform() * GRID as f64).round() / GRID as f64)
+                .collect();
+            let x = d.sample(&t, rng, DType::F32, &Device::Cpu)?;
+            let tt = Tensor::from_vec(
+                t.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+                (s.batch, 1),
+                &Device::Cpu,
+            )?;
+            Ok(score_matching_loss(&net, &tt, &x, trace, rng)?)
+        },
+    )?;
     net.save(&path)?;
     println!(
         "{label}: {steps} steps in {seconds:.0} s ({:.1} ms/step)",
@@ -356,69 +362,50 @@ fn train_am(
         DType::F32,
         &Device::Cpu,
     )?;
-    let engine = Engine::parse(&args.string("engine", "fused"))?;
-    let (trainer, note) = Trainer::new(
-        model,
-        ActionMatching::new(AmConfig::deterministic())?,
-        AdamConfig {
-            lr: schedule.lr,
-            ..Default::default()
-        },
-        engine,
-        Some(ema),
-    )?;
-    if let Some(n) = note {
-        println!("(AM: {n})");
-    }
-    let mut trainer = trainer.with_clip(1.0)?;
+    let engine: EngineChoice = args.string("engine", "fused").parse()?;
+    // the reference schedule: warm-up, then constant; clip at 1; EMA
+    let train = TrainConfig {
+        schedule: Schedule::constant(schedule.steps),
+        clip: Clip::GlobalNorm(1.0),
+        ema: Some(ema),
+        seed: s.seed + 10,
+        ..TrainConfig::new(steps, s.batch, schedule.lr)
+    };
+    let objective = ActionMatching::new(AmConfig::deterministic())?;
+    // the steps are not part of the identity, so a run can be extended with --resume and a
+    // larger --steps
+    let mut trainer = mlp_trainer(model, objective, train, engine, "AM")?.with_run_config(format!(
+        r#"{{"example":"hydrogen","regenerate":{},"particles":{}}}"#,
+        s.regenerate, s.particles
+    ));
     let ckpt = out.join("am.safetensors");
-    // the steps are left out so that a run can be extended with --resume and a larger --steps
-    let config = format!(
-        r#"{{"example":"hydrogen","batch":{},"seed":{},"lr":{},"warmup":{},"ema":{ema},"regenerate":{},"particles":{},"hidden":[256,256,256,256]}}"#,
-        s.batch, s.seed, schedule.lr, schedule.steps, s.regenerate, s.particles
-    );
     let every: u64 = args.get("checkpoint-every", 1000)?;
-    let mut rng = SeededRng::new(s.seed + 10);
-    let mut times = QuasiRandomTime::new();
+    let options = checkpoints(ckpt.clone(), every, false);
     let curve_path = out.join("curve.csv");
     let mut curve: Vec<CurvePoint> = Vec::new();
     let mut seconds = 0.0;
     let mut stream = DataStream::new(s);
     if args.flag("resume") && ckpt.exists() {
-        // restore first (a zero-step stage; its data set is the one an uninterrupted run would
-        // draw next, built once and reused below), then keep the curve points up to that step
-        let d0 = stream.at_step(0)?;
-        let settings = LoopSettings {
-            steps: 0,
-            schedule,
-            checkpoint: Some(&ckpt),
-            every,
-            resume: true,
-            config: config.clone(),
-            label: "AM",
-        };
-        train(&mut trainer, &mut rng, &mut times, d0, s.batch, &settings)?;
+        // restore first, then keep the curve points up to that step
+        trainer.resume(&ckpt)?;
+        println!(
+            "AM: resumed from {} at step {}",
+            ckpt.display(),
+            trainer.step_count()
+        );
         if let Ok(text) = std::fs::read_to_string(&curve_path) {
             let restored = text.lines().skip(1).filter_map(parse_curve_line);
-            curve.extend(restored.filter(|p| p.0 <= trainer.step));
+            curve.extend(restored.filter(|p| p.0 <= trainer.step_count()));
         }
     }
-    while trainer.step < steps {
-        let chunk = trainer.step / s.regenerate;
-        let next_eval = (trainer.step / eval_every + 1) * eval_every;
+    while trainer.step_count() < steps {
+        let step = trainer.step_count();
+        let chunk = step / s.regenerate;
+        let next_eval = (step / eval_every + 1) * eval_every;
         let next_data = (chunk + 1) * s.regenerate;
         let stage_end = next_eval.min(next_data).min(steps);
-        let settings = LoopSettings {
-            steps: stage_end,
-            schedule,
-            checkpoint: Some(&ckpt),
-            every,
-            resume: false,
-            config: config.clone(),
-            label: "AM",
-        };
-        let d = stream.at_step(trainer.step)?;
-        let report = train(&mut trainer, &mut rng, &mut times, d, s.batch, &settings)?;
+        let d = stream.at_step(step)?;
+        let report = fit(&mut trainer, d, stage_end, &options, "AM")?;
         seconds += report.seconds;
         if stage_end % eval_every == 0 || stage_end == steps {
             let ema_model = FusedMlp::<f32>::from_mlp(&trainer.ema_model()?)?;

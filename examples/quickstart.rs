@@ -11,16 +11,15 @@
 
 mod common;
 
-use action_matching::core::train::{AdamConfig, Warmup};
 use action_matching::core::{Action, DType, Device, GradientField, Marginals, SeededRng};
 use action_matching::metrics::{mmd2, w2_equal, Kernel, MmdEstimator};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig};
 use action_matching::paths::{GaussianMixture, LinearInterpolant, StandardNormal};
 use action_matching::solvers::{integrate, Method, OdeConfig};
+use action_matching::train::{Engine, EngineChoice, RunOptions, Schedule, TrainConfig};
 use common::plot::{ramp, Canvas};
 use std::path::PathBuf;
-use std::time::Instant;
 
 const HELP: &str = "quickstart: Action Matching on N(0, I) → ring of 8 Gaussians (2-D)
 
@@ -89,7 +88,7 @@ fn main() {
         let particles: usize = args.get("particles", if quick { 200 } else { 1000 })?;
         let seed: u64 = args.get("seed", 0)?;
         let out = PathBuf::from(args.string("out", "out/quickstart"));
-        let engine = common::trainer::Engine::parse(&args.string("engine", "fused"))?;
+        let engine: EngineChoice = args.string("engine", "fused").parse()?;
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
 
         let ring = GaussianMixture::circle(8, 4.0, 0.3)?;
@@ -113,42 +112,22 @@ fn main() {
         let (untrained, _) = evaluate(&model, &path, particles, seed + 1)?;
 
         let objective = ActionMatching::new(AmConfig::deterministic())?;
-        let (mut trainer, note) = common::trainer::Trainer::new(
-            model,
-            objective,
-            AdamConfig {
-                lr: 2e-3,
-                ..Default::default()
+        let config = TrainConfig {
+            schedule: Schedule {
+                warmup: steps.min(100),
+                ..Schedule::warmup_cosine(steps, 0.02)
             },
-            engine,
-            None,
-        )?;
-        if let Some(note) = note {
-            println!("{note}");
-        }
-        println!("engine: {:?}", trainer.engine());
-        let schedule = Warmup {
-            lr: 2e-3,
-            steps: steps.min(100),
-            cosine_total: Some(steps),
-            floor: 0.02,
+            seed: seed + 1,
+            ..TrainConfig::new(steps, batch, 2e-3)
         };
-        let mut times = QuasiRandomTime::new();
-        let pb = common::progress(steps);
-        let started = Instant::now();
-        for k in 1..=steps {
-            let b = PathSample::draw(&path, batch, &mut times, &mut rng, DType::F32, &Device::Cpu)?;
-            let info = trainer.step(&b, schedule.lr_at(k), &mut rng)?;
-            if k % 10 == 0 || k == steps {
-                pb.set_position(k);
-                pb.set_message(format!("loss {:+.3}", info.loss));
-            }
-        }
-        pb.finish_and_clear();
-        let train_secs = started.elapsed().as_secs_f64();
+        let mut trainer = common::trainer::mlp_trainer(model, objective, config, engine, "AM")?;
+        println!("engine: {:?}", trainer.engine().kind());
+        let report =
+            common::trainer::fit(&mut trainer, &path, steps, &RunOptions::default(), "AM")?;
         println!(
-            "trained in {train_secs:.1} s ({:.1} ms/step)",
-            1e3 * train_secs / steps as f64
+            "trained in {:.1} s ({:.1} ms/step)",
+            report.seconds,
+            1e3 * report.seconds / steps as f64
         );
 
         // sampling through the fused forward (the same parameters, host kernels)

@@ -12,8 +12,9 @@
 //!   the learned dynamics (SDE when ε > 0), in the standardised coordinates, with `mean` and
 //!   `std` to map back (x·std + mean);
 //! - `trajectories.png`: the first two dimensions, snapshots coloured by time, and trajectories;
-//! - `model.safetensors`: the checkpoint (parameters, optimiser, RNG, configuration), which
-//!   `--resume` continues and other programs load with `Mlp::load_named_tensors`.
+//! - `model.safetensors`: the self-describing model file (configuration, standardisation, time
+//!   mapping and ε in its metadata), which `SnapshotModel::load` and `Mlp::load` rebuild alone;
+//! - `checkpoint.safetensors`: the training state, which `--resume` continues.
 //!
 //! `--leave-out k` trains without the interior time point k and predicts it from time point
 //! k − 1 (W1 and W2 against the held-out cells). Without `--data` the tool runs on built-in
@@ -21,18 +22,17 @@
 
 mod common;
 
-use action_matching::core::{DType, Device, Diffusion, GradientField, Marginals, SeededRng};
+use action_matching::core::{DType, Device, GradientField};
 use action_matching::metrics::{w1, w2};
-use action_matching::models::{FusedMlp, Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime, TimeWeight};
+use action_matching::models::FusedMlp;
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::data::csv::{read_csv, CsvSpec, TimeColumn};
 use action_matching::paths::data::npy::write_npz;
-use action_matching::paths::data::preprocess::{Pca, Standardizer};
+use action_matching::paths::data::preprocess::Pca;
 use action_matching::paths::Snapshots;
-use action_matching::solvers::{euler_maruyama, integrate_weighted, Method, OdeConfig};
+use action_matching::solvers::{integrate_weighted, Method, OdeConfig};
+use action_matching::train::snapshots::{FitConfig, Masses, Simulation, SnapshotFit};
 use common::plot::{ramp, Canvas};
-use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
 use std::path::{Path, PathBuf};
 
 const HELP: &str = "snapshots: Action Matching on your own time-course snapshots
@@ -115,126 +115,76 @@ fn load(args: &common::args::Args) -> Res<Snapshots> {
     })
 }
 
+fn fit_config(args: &common::args::Args, quick: bool) -> Res<FitConfig> {
+    let steps: u64 = args.get("steps", if quick { 30 } else { 4000 })?;
+    let mut c = FitConfig::new(steps);
+    c.eps = args.get("eps", 0.0)?;
+    c.lambda = args.get("lambda", 0.0)?;
+    c.path = args
+        .string("path", "ot")
+        .parse()
+        .map_err(|e| format!("--path: {e}"))?;
+    c.hidden = args.list("hidden", "256,256,256")?;
+    c.engine = args
+        .string("engine", "fused")
+        .parse()
+        .map_err(|e| format!("--engine: {e}"))?;
+    c.dims = args
+        .values_get("dims")
+        .map(|k| k.parse())
+        .transpose()
+        .map_err(|_| "--dims: not a count")?;
+    c.leave_out = args
+        .values_get("leave-out")
+        .map(|k| k.parse())
+        .transpose()
+        .map_err(|_| "--leave-out: not an index")?;
+    c.masses = match args.values_get("masses") {
+        Some(m) if m == "counts" => Some(Masses::Counts),
+        Some(_) => Some(Masses::Values(args.list("masses", "")?)),
+        None => None,
+    };
+    c.model_seed = args.get("seed", 0)?;
+    c.train.seed = c.model_seed + 1;
+    c.train.batch = args.get("batch", 256)?;
+    c.train.adam.lr = args.get("lr", 1e-3)?;
+    c.validate()?;
+    Ok(c)
+}
+
 fn main() {
     common::run(|| {
         let args = common::args::Args::parse(HELP, &["quick", "resume", "no-header"])?;
-        let quick = args.flag("quick");
-        let steps: u64 = args.get("steps", if quick { 30 } else { 4000 })?;
-        let batch: usize = args.get("batch", 256)?;
-        let eps: f64 = args.get("eps", 0.0)?;
-        let lambda: f64 = args.get("lambda", 0.0)?;
-        let lr: f64 = args.get("lr", 1e-3)?;
-        let seed: u64 = args.get("seed", 0)?;
-        let engine = Engine::parse(&args.string("engine", "fused"))?;
+        let config = fit_config(&args, args.flag("quick"))?;
         let out = PathBuf::from(args.string("out", "out/snapshots"));
-        let path_kind = args.string("path", "ot");
-        let hidden: Vec<usize> = args.list("hidden", "256,256,256")?;
-        if !(eps >= 0.0 && eps.is_finite() && lambda >= 0.0 && lambda.is_finite()) {
-            return Err(format!(
-                "--eps and --lambda must be finite and ≥ 0, got {eps} and {lambda}"
-            )
-            .into());
-        }
-        if path_kind != "ot" && path_kind != "mixture" {
-            return Err(format!("--path: `{path_kind}` is neither `ot` nor `mixture`").into());
-        }
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
-
-        let mut data = load(&args)?.times_to_unit();
-        if let Some(k) = args.values_get("dims") {
-            let k: usize = k
-                .parse()
-                .map_err(|_| format!("--dims: cannot parse `{k}`"))?;
-            data = data.first_dims(k)?;
-        }
-        let scaler = Standardizer::fit(&data)?;
-        let mut data = scaler.apply(&data)?;
-        if let Some(m) = args.values_get("masses") {
-            if lambda <= 0.0 {
-                return Err("--masses needs unbalanced AM: give --lambda > 0 as well".into());
-            }
-            let masses: Vec<f64> = if m == "counts" {
-                data.counts().iter().map(|&c| c as f64).collect()
-            } else {
-                args.list("masses", "")?
-            };
-            data = data.with_masses(&masses)?;
-        }
-        let leave_out: Option<usize> = match args.values_get("leave-out") {
-            Some(k) => Some(
-                k.parse()
-                    .map_err(|_| format!("--leave-out: cannot parse `{k}`"))?,
-            ),
-            None => None,
-        };
-        let (train_data, held) = match leave_out {
-            Some(k) => {
-                let (rest, t, cells) = data.leave_out(k)?;
-                (rest, Some((k, t, cells)))
-            }
-            None => (data.clone(), None),
-        };
-        let d = data.dim();
-        println!(
-            "{} time points {:?}, cells {:?}, D = {d}; ε = {eps}, λ = {lambda}, path `{path_kind}`, {steps} steps, engine {engine:?}",
-            data.times().len(),
-            data.times().iter().map(|t| (t * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
-            data.counts()
+        let raw = load(&args)?;
+        let run = format!(
+            r#"{{"data":{:?}}}"#,
+            args.values_get("data").unwrap_or_default()
         );
-        let marginals: Box<dyn Marginals> = common::snapshot_path(&train_data, &path_kind, eps)?;
-        let config = AmConfig {
-            diffusion: if eps > 0.0 {
-                Diffusion::Constant { eps }
-            } else {
-                Diffusion::None
-            },
-            growth: lambda,
-            // per-time masses, relative to the first training time point (Eq. 20 on ρ = m·q̂)
-            weight: match train_data.masses() {
-                Some(m) => TimeWeight::Mass {
-                    times: train_data.times().to_vec(),
-                    masses: m.iter().map(|v| v / m[0]).collect(),
-                },
-                None => TimeWeight::One,
-            },
-            ..Default::default()
-        };
-        let model = Mlp::new(
-            MlpConfig {
-                dim: d,
-                hidden: hidden.clone(),
-                ..Default::default()
-            },
-            &mut SeededRng::new(seed),
-            DType::F32,
-            &Device::Cpu,
-        )?;
-        let mut trainer =
-            adam_trainer(model, ActionMatching::new(config)?, lr, engine, "snapshots")?;
-        let settings = LoopSettings {
-            steps,
-            schedule: warmup_cosine(lr, steps, 0.02),
-            checkpoint: Some(&out.join("model.safetensors")),
-            every: 1000,
-            resume: args.flag("resume"),
-            config: format!(
-                r#"{{"example":"snapshots","data":{:?},"dims":{d},"eps":{eps},"lambda":{lambda},"masses":{:?},"path":"{path_kind}","hidden":{hidden:?},"batch":{batch},"lr":{lr},"seed":{seed},"steps":{steps},"leave_out":{leave_out:?}}}"#,
-                args.values_get("data").unwrap_or_default(),
-                data.masses()
-                    .map(|m| format!("{m:?}"))
-                    .unwrap_or("null".into())
-            ),
-            label: "AM",
-        };
-        let mut rng = SeededRng::new(seed + 1);
-        let mut times = QuasiRandomTime::new();
-        let report = train(
-            &mut trainer,
-            &mut rng,
-            &mut times,
-            marginals.as_ref(),
-            batch,
-            &settings,
+        let (eps, lambda, seed) = (config.eps, config.lambda, config.model_seed);
+        let mut fit = SnapshotFit::new(&raw, config.clone(), &run)?;
+        if let Some(n) = &fit.engine_note {
+            println!("({n})");
+        }
+        let (data, d) = (fit.data.clone(), fit.data.dim());
+        println!(
+            "{} time points {:?}, cells {:?}, D = {d}; ε = {eps}, λ = {lambda}, path {:?}, {} steps, engine {:?}",
+            raw.times().len(), raw.times(), data.counts(), config.path, config.train.steps,
+            action_matching::train::Engine::kind(fit.trainer.engine())
+        );
+        let options = common::trainer::checkpoints(
+            out.join("checkpoint.safetensors"),
+            1000,
+            args.flag("resume"),
+        );
+        let report = common::trainer::fit(
+            &mut fit.trainer,
+            fit.marginals.as_ref(),
+            config.train.steps,
+            &options,
+            "AM",
         )?;
         println!(
             "trained {} steps in {:.1} s ({:.1} ms/step), last loss {:+.4}",
@@ -243,36 +193,20 @@ fn main() {
             1e3 * report.seconds / report.steps.max(1) as f64,
             report.last_loss
         );
-        let fused = FusedMlp::<f32>::from_mlp(trainer.model()?)?;
-        let field = GradientField::new(&fused);
-        let diffusion = if eps > 0.0 {
-            Diffusion::Constant { eps }
-        } else {
-            Diffusion::None
-        };
+        let model = fit.model()?;
+        model.save(&out.join("model.safetensors"))?;
 
-        // per time point: the first time point's cells pushed to every later one
+        // the first time point's cells pushed to every later one (SDE when ε > 0)
         let tau = data.times().to_vec();
         let x0 = data.tensor(0, DType::F32, &Device::Cpu)?;
-        let grid: Vec<f64> = {
-            let mut g: Vec<f64> = (1..=50).map(|k| k as f64 / 50.0).collect();
-            g.extend(&tau[1..]);
-            g.sort_by(|a, b| a.total_cmp(b));
-            g.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
-            g
-        };
-        let traj = euler_maruyama(
-            &field,
-            diffusion,
-            &x0,
-            0.0,
-            1.0,
-            300,
-            &grid,
-            &mut SeededRng::new(seed + 2),
-        )?;
-        println!("\n| time | W2 (pushed from the first time point vs the snapshot) |");
-        println!("|---|---|");
+        let mut grid: Vec<f64> = (1..=50)
+            .map(|k| k as f64 / 50.0)
+            .chain(tau[1..].iter().copied())
+            .collect();
+        grid.sort_by(|a, b| a.total_cmp(b));
+        grid.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+        let traj = model.simulate(&x0, 0.0, 1.0, &grid, 300, Simulation::Sde, seed + 2)?;
+        println!("\n| time | W2 (pushed from the first time point vs the snapshot) |\n|---|---|");
         for (k, &t) in tau.iter().enumerate().skip(1) {
             let g = grid
                 .iter()
@@ -284,137 +218,124 @@ fn main() {
                 None,
                 None,
             )?;
-            println!("| {t:.3} | {w:.4} |");
+            println!("| {:.3} | {w:.4} |", model.preprocessing.time_from_model(t));
         }
-        if let Some((k, t, cells)) = held {
+        if let Some(k) = config.leave_out {
             let prev = data.tensor(k - 1, DType::F32, &Device::Cpu)?;
-            let pushed = euler_maruyama(
-                &field,
-                diffusion,
-                &prev,
-                tau[k - 1],
-                t,
-                100,
-                &[],
-                &mut SeededRng::new(seed + 3),
-            )?
-            .last()?;
-            let n = cells.len() / d;
-            let truth = action_matching::core::rng::tensor_from_f64(
-                cells,
-                &[n, d],
-                DType::F32,
-                &Device::Cpu,
-            )?;
+            let pushed = model
+                .simulate(
+                    &prev,
+                    tau[k - 1],
+                    tau[k],
+                    &[],
+                    100,
+                    Simulation::Sde,
+                    seed + 3,
+                )?
+                .last()?;
+            let truth = data.tensor(k, DType::F32, &Device::Cpu)?;
             println!(
-                "\nleave-out: time point {k} (t = {t:.3}) predicted from time point {}: W1 = {:.4}, W2 = {:.4} (standardised units)",
-                k - 1,
-                w1(&pushed, &truth, None, None)?,
-                w2(&pushed, &truth, None, None)?
+                "\nleave-out: time point {k} (t = {:.3}) predicted from time point {}: W1 = {:.4}, W2 = {:.4} (standardised units)",
+                raw.times()[k], k - 1, w1(&pushed, &truth, None, None)?, w2(&pushed, &truth, None, None)?
             );
         }
-
         if let Some(m) = data.masses() {
             // the mass carried by weighted particles (Eq. 18–19, ODE) against the given masses
+            let fused = FusedMlp::<f32>::from_mlp(&model.mlp)?;
             let growth = GradientField::new(&fused).with_growth(lambda)?;
             let ode = OdeConfig {
                 method: Method::Rk4,
                 steps: 100,
             };
             let wt = integrate_weighted(&growth, &x0, None, 0.0, 1.0, ode, &tau[1..])?;
-            println!(
-                "\n| time | given mass m_k/m_0 | weighted particles' mass (mean w){} |",
-                if eps > 0.0 {
-                    " (ODE: weights without the noise)"
-                } else {
-                    ""
-                }
-            );
-            println!("|---|---|---|");
+            println!("\n| time | given mass m_k/m_0 | weighted particles' mass (mean w){} |\n|---|---|---|",
+                if eps > 0.0 { " (ODE: weights without the noise)" } else { "" });
             for (k, &t) in tau.iter().enumerate().skip(1) {
                 let lw: Vec<f32> = wt.log_w.get(k - 1)?.flatten_all()?.to_vec1()?;
                 let mass = lw.iter().map(|v| (*v as f64).exp()).sum::<f64>() / lw.len() as f64;
                 println!("| {t:.3} | {:.3} | {mass:.3} |", m[k] / m[0]);
             }
         }
-
-        // outputs: trajectories (npz), a figure, the checkpoint (written by the loop)
-        let mut times_all = vec![0.0f32];
-        times_all.extend(grid.iter().map(|&v| v as f32));
-        let states: Vec<f32> = traj.states.flatten_all()?.to_vec1()?;
-        let (kk, nn) = (traj.states.dim(0)?, traj.states.dim(1)?);
-        let mean: Vec<f32> = scaler.mean.iter().map(|&v| v as f32).collect();
-        let std: Vec<f32> = scaler.std.iter().map(|&v| v as f32).collect();
-        let npz = out.join("trajectories.npz");
-        write_npz(
-            &npz,
-            &[
-                (
-                    "times",
-                    vec![times_all.len().min(kk)],
-                    &times_all[..times_all.len().min(kk)],
-                ),
-                ("x", vec![kk, nn, d], &states),
-                ("mean", vec![d], &mean),
-                ("std", vec![d], &std),
-            ],
-        )?;
-        // the figure: the first two dimensions, or the first two principal components for D > 2
-        let pca = if d > 2 {
-            Some(Pca::fit(&data, 2)?)
-        } else {
-            None
-        };
-        let plane = |p: &[f64]| -> (f64, f64) {
-            match &pca {
-                Some(pc) => {
-                    let y = pc.project(p);
-                    (y[0], y[1])
-                }
-                None => (p[0], if d > 1 { p[1] } else { 0.0 }),
-            }
-        };
-        let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-        for k in 0..tau.len() {
-            for p in data.group(k).chunks_exact(d) {
-                let (a, b) = plane(p);
-                lo = [lo[0].min(a), lo[1].min(b)];
-                hi = [hi[0].max(a), hi[1].max(b)];
-            }
-        }
-        let mut canvas = Canvas::new(
-            900,
-            700,
-            [lo[0] - 0.2, hi[0] + 0.2, lo[1] - 0.2, hi[1] + 0.2],
-        );
-        for k in 0..tau.len() {
-            let c = ramp(k as f64 / (tau.len() - 1).max(1) as f64);
-            for p in data.group(k).chunks_exact(d) {
-                let (a, b) = plane(p);
-                canvas.point(a, b, 2.0, c, 0.35);
-            }
-        }
-        let st = traj.states.to_vec3::<f32>()?;
-        let at = |v: &[f32]| plane(&v.iter().map(|&x| x as f64).collect::<Vec<_>>());
-        for i in (0..nn).step_by(nn.div_ceil(60).max(1)) {
-            for k in 0..st.len() - 1 {
-                canvas.line(at(&st[k][i]), at(&st[k + 1][i]), [40, 40, 40], 0.5);
-            }
-        }
-        if let Some(pc) = &pca {
-            println!(
-                "figure: principal components 1–2 of the standardised cells ({:.0} % and {:.0} % of the variance)",
-                100.0 * pc.explained[0],
-                100.0 * pc.explained[1]
-            );
-        }
-        canvas.save(&out.join("trajectories.png"))?;
-        println!(
-            "\nwrote {} (times, x: (K, N, D) standardised; mean, std), {}/trajectories.png and the checkpoint {}/model.safetensors",
-            npz.display(),
-            out.display(),
-            out.display()
-        );
-        Ok(())
+        write_outputs(&out, &data, &model.preprocessing, &grid, &traj)
     });
+}
+
+/// trajectories.npz and trajectories.png.
+fn write_outputs(
+    out: &Path,
+    data: &Snapshots,
+    pre: &action_matching::train::snapshots::Preprocessing,
+    grid: &[f64],
+    traj: &action_matching::solvers::Trajectory,
+) -> Res<()> {
+    let d = data.dim();
+    let tau = data.times();
+    let mut times_all = vec![0.0f32];
+    times_all.extend(grid.iter().map(|&v| v as f32));
+    let states: Vec<f32> = traj.states.flatten_all()?.to_vec1()?;
+    let (kk, nn) = (traj.states.dim(0)?, traj.states.dim(1)?);
+    let mean: Vec<f32> = pre.mean.iter().map(|&v| v as f32).collect();
+    let std: Vec<f32> = pre.std.iter().map(|&v| v as f32).collect();
+    let npz = out.join("trajectories.npz");
+    let k = times_all.len().min(kk);
+    write_npz(
+        &npz,
+        &[
+            ("times", vec![k], &times_all[..k]),
+            ("x", vec![kk, nn, d], &states),
+            ("mean", vec![d], &mean),
+            ("std", vec![d], &std),
+        ],
+    )?;
+    // the figure: the first two dimensions, or the first two principal components for D > 2
+    let pca = if d > 2 {
+        Some(Pca::fit(data, 2)?)
+    } else {
+        None
+    };
+    let plane = |p: &[f64]| -> (f64, f64) {
+        match &pca {
+            Some(pc) => {
+                let y = pc.project(p);
+                (y[0], y[1])
+            }
+            None => (p[0], if d > 1 { p[1] } else { 0.0 }),
+        }
+    };
+    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+    for k in 0..tau.len() {
+        for p in data.group(k).chunks_exact(d) {
+            let (a, b) = plane(p);
+            lo = [lo[0].min(a), lo[1].min(b)];
+            hi = [hi[0].max(a), hi[1].max(b)];
+        }
+    }
+    let mut canvas = Canvas::new(
+        900,
+        700,
+        [lo[0] - 0.2, hi[0] + 0.2, lo[1] - 0.2, hi[1] + 0.2],
+    );
+    for k in 0..tau.len() {
+        let c = ramp(k as f64 / (tau.len() - 1).max(1) as f64);
+        for p in data.group(k).chunks_exact(d) {
+            let (a, b) = plane(p);
+            canvas.point(a, b, 2.0, c, 0.35);
+        }
+    }
+    let st = traj.states.to_vec3::<f32>()?;
+    let at = |v: &[f32]| plane(&v.iter().map(|&x| x as f64).collect::<Vec<_>>());
+    for i in (0..nn).step_by(nn.div_ceil(60).max(1)) {
+        for k in 0..st.len() - 1 {
+            canvas.line(at(&st[k][i]), at(&st[k + 1][i]), [40, 40, 40], 0.5);
+        }
+    }
+    if let Some(pc) = &pca {
+        println!("figure: principal components 1–2 of the standardised cells ({:.0} % and {:.0} % of the variance)", 100.0 * pc.explained[0], 100.0 * pc.explained[1]);
+    }
+    canvas.save(&out.join("trajectories.png"))?;
+    println!(
+        "\nwrote {} (times, x: (K, N, D) standardised; mean, std), {}/trajectories.png, the model {}/model.safetensors and the checkpoint",
+        npz.display(), out.display(), out.display()
+    );
+    Ok(())
 }

@@ -17,11 +17,12 @@ use action_matching::core::{
 };
 use action_matching::metrics::{mmd2, mmd2_weighted, w1, Kernel, MmdEstimator};
 use action_matching::models::{FusedMlp, Mlp, MlpConfig};
-use action_matching::objectives::{ActionMatching, AmConfig, QuasiRandomTime};
+use action_matching::objectives::{ActionMatching, AmConfig};
 use action_matching::paths::{unbalanced_action_1d, Mixture1d};
 use action_matching::solvers::{integrate, integrate_weighted, Method, OdeConfig};
+use action_matching::train::{EngineChoice, Schedule, TrainConfig};
 use common::plot::Canvas;
-use common::trainer::{adam_trainer, train, warmup_cosine, Engine, LoopSettings};
+use common::trainer::{checkpoints, fit, mlp_trainer};
 use std::path::PathBuf;
 
 const HELP: &str = "unbalanced: Unbalanced Action Matching on q_t = α_t N(−5,1) + (1−α_t) N(5,1) (App. E.3, Fig. 7)
@@ -95,7 +96,7 @@ fn main() {
         let lambda: f64 = args.get("lambda", 1.0)?;
         let seed: u64 = args.get("seed", 0)?;
         let every: u64 = args.get("checkpoint-every", 1000)?;
-        let engine = Engine::parse(&args.string("engine", "fused"))?;
+        let engine: EngineChoice = args.string("engine", "fused").parse()?;
         let out = PathBuf::from(args.string("out", "out/unbalanced"));
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         if !(lambda > 0.0 && lambda.is_finite()) {
@@ -113,27 +114,27 @@ fn main() {
             ("uAM", AmConfig::unbalanced(lambda)),
             ("AM", AmConfig::deterministic()),
         ] {
-            let mut trainer = adam_trainer(
+            let train = TrainConfig {
+                schedule: Schedule::warmup_cosine(steps, 0.05),
+                seed: seed + 10,
+                ..TrainConfig::new(steps, batch, 1e-3)
+            };
+            let mut trainer = mlp_trainer(
                 model(seed)?,
                 ActionMatching::new(config.clone())?,
-                1e-3,
+                train,
                 engine,
                 "unbalanced",
-            )?;
-            let settings = LoopSettings {
-                steps,
-                schedule: warmup_cosine(1e-3, steps, 0.05),
-                checkpoint: Some(&out.join(format!("{label}.safetensors"))),
+            )?
+            .with_run_config(format!(
+                r#"{{"example":"unbalanced","model":"{label}","lambda":{lambda}}}"#
+            ));
+            let options = checkpoints(
+                out.join(format!("{label}.safetensors")),
                 every,
-                resume: args.flag("resume"),
-                config: format!(
-                    r#"{{"example":"unbalanced","model":"{label}","lambda":{lambda},"batch":{batch},"seed":{seed},"steps":{steps},"hidden":[128,128,128]}}"#
-                ),
-                label,
-            };
-            let mut rng = SeededRng::new(seed + 10);
-            let mut times = QuasiRandomTime::new();
-            let report = train(&mut trainer, &mut rng, &mut times, &path, batch, &settings)?;
+                args.flag("resume"),
+            );
+            let report = fit(&mut trainer, &path, steps, &options, label)?;
             println!(
                 "{label}: {} steps in {:.1} s ({:.2} ms/step), last loss {:+.4}",
                 report.steps,

@@ -103,6 +103,7 @@ pub(crate) fn read<E: Engine>(t: &mut Trainer<E>, ck: &Checkpoint) -> Result<()>
                 path,
                 CheckpointProblem::Mismatch {
                     part,
+                    fields: differences(theirs, &ours),
                     checkpoint: theirs.clone(),
                     run: ours,
                 },
@@ -143,8 +144,8 @@ pub(crate) fn read<E: Engine>(t: &mut Trainer<E>, ck: &Checkpoint) -> Result<()>
         Some(_) => Some(host("ema", n)?),
         None => None,
     };
-    let sampler_state: SamplerState = serde_json::from_str(entry("sampler")?)
-        .map_err(|e| corrupt(format!("`sampler`: {e}")))?;
+    let sampler_state: SamplerState =
+        serde_json::from_str(entry("sampler")?).map_err(|e| corrupt(format!("`sampler`: {e}")))?;
     let watch: Watch =
         serde_json::from_str(entry("watch")?).map_err(|e| corrupt(format!("`watch`: {e}")))?;
     let mut sampler = t.sampler.clone();
@@ -164,7 +165,7 @@ pub(crate) fn read<E: Engine>(t: &mut Trainer<E>, ck: &Checkpoint) -> Result<()>
     t.ema = ema;
     t.sampler = sampler;
     t.watch = watch;
-    t.rng = SeededRng::from_state(ck.rng.clone());
+    t.rng = SeededRng::from_state(ck.rng);
     t.step = ck.step;
     Ok(())
 }
@@ -177,5 +178,47 @@ fn same_json(a: &str, b: &str) -> bool {
     ) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
+    }
+}
+
+/// The leaf fields in which two JSON texts differ, as `a.b: old → new` (the whole texts when
+/// they are not JSON).
+fn differences(a: &str, b: &str) -> String {
+    use serde_json::Value;
+    fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    let p = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(
+                        &p,
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        out,
+                    );
+                }
+            }
+            _ if a != b => out.push(format!(
+                "{}: {a} → {b}",
+                if path.is_empty() { "value" } else { path }
+            )),
+            _ => {}
+        }
+    }
+    match (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => {
+            let mut out = Vec::new();
+            walk("", &x, &y, &mut out);
+            out.join(", ")
+        }
+        _ => format!("{a} → {b}"),
     }
 }

@@ -16,6 +16,26 @@ pub enum Error {
     /// An error of the models.
     #[error(transparent)]
     Model(#[from] am_models::Error),
+    /// An error of the data readers or paths (naming the file, key, row and column).
+    #[error(transparent)]
+    Data(#[from] am_paths::DataError),
+    /// An error of the paths.
+    #[error(transparent)]
+    Path(#[from] am_paths::Error),
+    /// An error of the solvers.
+    #[error(transparent)]
+    Solver(#[from] am_solvers::Error),
+    /// An error of the metrics.
+    #[error(transparent)]
+    Metric(#[from] am_metrics::Error),
+    /// An argument of a glue function is invalid.
+    #[error("{arg}: {reason}")]
+    Argument {
+        /// The argument (or command-line option).
+        arg: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
     /// A step produced a non-finite loss or gradient: the parameters of the step before are kept.
     #[error("step {step}: the loss is {loss} and ‖∇θ‖ = {grad_norm}: training diverged; the parameters of step {} are kept{}", step - 1, checkpoint.as_ref().map(|p| format!("; the last good checkpoint is {p}")).unwrap_or_default())]
     NonFinite {
@@ -50,10 +70,12 @@ pub enum CheckpointProblem {
         expected: &'static str,
     },
     /// A part of the configuration differs from this run's.
-    #[error("it was written by another {part}:\n  checkpoint: {checkpoint}\n  this run:   {run}")]
+    #[error("it was written by another {part} ({fields}):\n  checkpoint: {checkpoint}\n  this run:   {run}")]
     Mismatch {
         /// Which part: `training configuration`, `model`, `engine` or `run configuration`.
         part: &'static str,
+        /// The fields that differ, e.g. `adam.lr: 0.001 → 0.01`.
+        fields: String,
         /// The checkpoint's value.
         checkpoint: String,
         /// This run's value.

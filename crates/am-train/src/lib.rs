@@ -12,13 +12,19 @@
 //! - [`Engine`]: one trait over the fused host step ([`FusedEngine`]) and candle's autograd
 //!   ([`AutogradEngine`], any [`TrainableAction`]); [`MlpEngine`] picks the fused step where it
 //!   applies and says why when it falls back;
-//! - [`TrainConfig`]: the run's validated configuration.
+//! - [`TrainConfig`]: the run's validated configuration;
+//! - [`snapshots`]: AM on time-course snapshots — preprocessing saved with the model,
+//!   the path between time points, the fit that `am fit` runs;
+//! - [`LossLoop`]: a plain Adam loop over a loss the caller builds (the score- and flow-matching
+//!   baselines).
 
 pub mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod loss_loop;
 pub mod sampler;
+pub mod snapshots;
 pub mod trainer;
 pub mod watch;
 
@@ -28,6 +34,7 @@ pub use engine::{
     StepOutcome, TrainableAction,
 };
 pub use error::{CheckpointProblem, Error, Result};
+pub use loss_loop::LossLoop;
 pub use sampler::Sampler;
 pub use trainer::{RunOptions, RunSummary, StepReport, Trainer};
 pub use watch::TrainEvent;

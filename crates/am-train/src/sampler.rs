@@ -1,9 +1,9 @@
 //! The time sampler of a run, whose whole state is saved with its checkpoints.
 
+use am_core::SeededRng;
 use am_objectives::{
     AdaptiveState, AdaptiveTime, QuasiRandomTime, TimeBatch, TimeSampler, UniformTime,
 };
-use am_core::SeededRng;
 use serde::{Deserialize, Serialize};
 
 /// One of the three samplers of [`crate::TimeSamplerConfig`].

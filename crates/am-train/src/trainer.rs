@@ -217,24 +217,38 @@ impl<E: Engine> Trainer<E> {
         &mut self,
         marginals: &dyn Marginals,
         options: &RunOptions,
+        on_step: impl FnMut(&StepReport),
+    ) -> Result<RunSummary> {
+        self.run_to(self.config.steps, marginals, options, on_step)
+    }
+
+    /// [`Trainer::run`] up to step `stop` (at most `config.steps`): a long run in segments, e.g.
+    /// with a held-out evaluation between them. It resumes only when no step was taken yet, and
+    /// writes a checkpoint at `stop`.
+    pub fn run_to(
+        &mut self,
+        stop: u64,
+        marginals: &dyn Marginals,
+        options: &RunOptions,
         mut on_step: impl FnMut(&StepReport),
     ) -> Result<RunSummary> {
         let started = std::time::Instant::now();
+        let stop = stop.min(self.config.steps);
         let mut resumed_from = None;
         if let Some(path) = options.checkpoint.as_deref() {
-            if options.resume && path.exists() {
+            if options.resume && self.step == 0 && path.exists() {
                 self.resume(path)?;
                 resumed_from = Some(self.step);
             }
         }
         let first = self.step;
         let mut last = f64::NAN;
-        while self.step < self.config.steps {
+        while self.step < stop {
             let mut report = self.step(marginals)?;
             last = report.loss;
             let k = report.step;
             if let Some(path) = options.checkpoint.as_deref() {
-                if (options.every > 0 && k % options.every == 0) || k == self.config.steps {
+                if (options.every > 0 && k % options.every == 0) || k == stop {
                     self.save_checkpoint(path)?;
                     report.events.push(TrainEvent::Checkpoint {
                         step: k,

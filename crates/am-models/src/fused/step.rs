@@ -172,9 +172,15 @@ impl<T: Real> FusedMlp<T> {
                 }
                 Clip::Value(c) => {
                     let (lo, hi) = (T::of(-c), T::of(c));
-                    self.grad
-                        .iter_mut()
-                        .for_each(|g| *g = if *g < lo { lo } else if *g > hi { hi } else { *g });
+                    self.grad.iter_mut().for_each(|g| {
+                        *g = if *g < lo {
+                            lo
+                        } else if *g > hi {
+                            hi
+                        } else {
+                            *g
+                        }
+                    });
                 }
                 _ => {}
             }

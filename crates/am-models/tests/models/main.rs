@@ -2,5 +2,5 @@
 
 mod derivatives;
 mod double_backward;
-mod vector;
 mod model_file;
+mod vector;

@@ -38,7 +38,10 @@ fn rebuilds_every_configuration_from_the_file_alone() {
         let a = model(act, head, emb, k as u64);
         let path = d.join(format!("m{k}.safetensors"));
         let mut user = BTreeMap::new();
-        user.insert("standardisation".to_string(), r#"{"mean":[1.5]}"#.to_string());
+        user.insert(
+            "standardisation".to_string(),
+            r#"{"mean":[1.5]}"#.to_string(),
+        );
         a.save_with(&path, &user).unwrap();
         let (b, meta) = Mlp::load_with_metadata(&path, &Device::Cpu).unwrap();
         assert_eq!(b.config(), a.config());
@@ -108,7 +111,10 @@ fn old_foreign_and_damaged_files_say_what_is_missing() {
     let wrong = d.join("wrong.safetensors");
     file.save(&wrong).unwrap();
     let (_, p) = problem(Mlp::load(&wrong, &Device::Cpu).unwrap_err());
-    assert!(matches!(&p, ModelFileError::Tensor(r) if r.contains("layer0.weight")), "{p}");
+    assert!(
+        matches!(&p, ModelFileError::Tensor(r) if r.contains("layer0.weight")),
+        "{p}"
+    );
     // an invalid configuration, and a newer layout version
     file.config = r#"{"dim":0}"#.into();
     file.save(&wrong).unwrap();
@@ -116,10 +122,8 @@ fn old_foreign_and_damaged_files_say_what_is_missing() {
         problem(Mlp::load(&wrong, &Device::Cpu).unwrap_err()).1,
         ModelFileError::BadConfig(_)
     ));
-    let mut meta: HashMap<String, String> = am_core::model_file::read_metadata(
-        &std::fs::read(&good).unwrap(),
-    )
-    .unwrap();
+    let mut meta: HashMap<String, String> =
+        am_core::model_file::read_metadata(&std::fs::read(&good).unwrap()).unwrap();
     meta.insert("am.format".into(), "99".into());
     am_core::model_file::write_atomic(&wrong, &a.named_tensors().unwrap(), meta).unwrap();
     assert!(matches!(

@@ -134,10 +134,17 @@ fn rejects_bad_directions_and_saves() {
     assert_eq!(a, c);
     // an action file is not a vector model
     let action = dir.join("a.safetensors");
-    super::derivatives::model(Activation::Tanh, am_models::Head::Scalar, TimeEmbedding::Raw, 1)
-        .save(&action)
-        .unwrap();
-    let err = VectorMlp::load(&action, &Device::Cpu).unwrap_err().to_string();
+    super::derivatives::model(
+        Activation::Tanh,
+        am_models::Head::Scalar,
+        TimeEmbedding::Raw,
+        1,
+    )
+    .save(&action)
+    .unwrap();
+    let err = VectorMlp::load(&action, &Device::Cpu)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`mlp` model, not a `vector-mlp`"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -7,11 +7,11 @@ use am_core::{DType, Device, SeededRng};
 use am_models::{Mlp, MlpConfig};
 use am_objectives::{ActionMatching, AmConfig};
 use am_paths::GaussianPath;
+use am_train::Engine;
 use am_train::{
     CheckpointProblem, EngineChoice, EngineKind, Error, MlpEngine, RunOptions, TimeSamplerConfig,
     TrainConfig, Trainer,
 };
-use am_train::Engine;
 
 pub fn mlp(seed: u64) -> Mlp {
     Mlp::new(
@@ -82,7 +82,10 @@ fn resumed_runs_match_uninterrupted_runs() {
                 largest = largest.max(r.grad_norm)
             })
             .unwrap();
-            assert!(largest > 0.5, "{tag}: clipping must act, largest ‖∇θ‖ {largest}");
+            assert!(
+                largest > 0.5,
+                "{tag}: clipping must act, largest ‖∇θ‖ {largest}"
+            );
             let want = state(&mut a);
 
             let file = d.join("ck.safetensors");
@@ -133,9 +136,12 @@ fn other_configurations_are_refused_part_by_part() {
     let part = |t: &mut Trainer<MlpEngine>| match t.resume(&file).unwrap_err() {
         Error::Checkpoint {
             path,
-            problem: CheckpointProblem::Mismatch { part, .. },
+            problem: CheckpointProblem::Mismatch { part, fields, .. },
         } => {
             assert!(path.ends_with("ck.safetensors"), "{path}");
+            if part == "training configuration" {
+                assert_eq!(fields, "adam.lr: 0.01 → 0.02");
+            }
             part
         }
         e => panic!("expected a mismatch, got {e}"),
@@ -149,7 +155,11 @@ fn other_configurations_are_refused_part_by_part() {
         .unwrap()
         .with_run_config(r#"{"test":"resume"}"#);
     assert_eq!(part(&mut t), "training configuration");
-    assert_eq!(t.step_count(), 0, "a refused checkpoint leaves the trainer as it was");
+    assert_eq!(
+        t.step_count(),
+        0,
+        "a refused checkpoint leaves the trainer as it was"
+    );
     // another run description
     let mut t = fresh(EngineChoice::Fused, TimeSamplerConfig::QuasiRandom, 3)
         .with_run_config(r#"{"test":"other"}"#);

@@ -82,7 +82,10 @@ fn the_watch_raises_one_typed_event_and_non_finite_steps_name_the_last_checkpoin
         .filter(|e| matches!(e, TrainEvent::Diverging { .. }))
         .collect();
     assert_eq!(diverging.len(), 1, "{events:?}");
-    assert!(matches!(diverging[0], TrainEvent::Diverging { step: 4, .. }));
+    assert!(matches!(
+        diverging[0],
+        TrainEvent::Diverging { step: 4, .. }
+    ));
     assert!(diverging[0].to_string().contains("running off to −∞"));
     match err {
         Error::NonFinite {
