@@ -26,12 +26,13 @@ use action_matching::core::{DType, Device, GradientField};
 use action_matching::metrics::{w1, w2};
 use action_matching::models::FusedMlp;
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
-use action_matching::paths::data::csv::{read_csv, CsvSpec, TimeColumn};
 use action_matching::paths::data::npy::write_npz;
 use action_matching::paths::data::preprocess::Pca;
 use action_matching::paths::Snapshots;
 use action_matching::solvers::{integrate_weighted, Method, OdeConfig};
-use action_matching::train::snapshots::{FitConfig, Masses, Simulation, SnapshotFit};
+use action_matching::train::snapshots::{
+    FitConfig, Masses, Simulation, SnapshotFit, SnapshotSource,
+};
 use common::plot::{ramp, Canvas};
 use std::path::{Path, PathBuf};
 
@@ -74,45 +75,15 @@ fn load(args: &common::args::Args) -> Res<Snapshots> {
         println!("no --data: using synthetic branching snapshots (5 time points × 200 cells)");
         return Ok(branching_snapshots(BranchingConfig::default(), 7)?);
     };
-    let path = Path::new(&file);
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    Ok(match ext {
-        "npz" => Snapshots::from_npz(path, &args.string("x-key", "X"), &args.string("t-key", "t"))?,
-        "csv" => {
-            let col = args.string("time-column", "t");
-            let time = match col.parse::<usize>() {
-                Ok(i) => TimeColumn::Index(i),
-                Err(_) => TimeColumn::Name(col),
-            };
-            let spec = CsvSpec {
-                header: !args.flag("no-header"),
-                time,
-                drop_bad_rows: false,
-            };
-            read_csv(path, &spec)?.0
-        }
-        #[cfg(feature = "h5ad")]
-        "h5ad" => {
-            use action_matching::paths::data::h5ad::{read_h5ad, H5adMatrix};
-            let matrix = match args.values_get("obsm") {
-                Some(key) => H5adMatrix::Obsm(key),
-                None => H5adMatrix::X,
-            };
-            read_h5ad(path, &matrix, &args.string("t-key", "t"))?
-        }
-        #[cfg(not(feature = "h5ad"))]
-        "h5ad" => {
-            return Err(format!(
-                "--data {file}: .h5ad needs `--features h5ad` (and the system HDF5 library)"
-            )
-            .into())
-        }
-        other => {
-            return Err(
-                format!("--data {file}: unknown extension `{other}` (npz, csv or h5ad)").into(),
-            )
-        }
-    })
+    let source = SnapshotSource {
+        x_key: args.string("x-key", "X"),
+        t_key: args.string("t-key", "t"),
+        obsm: args.values_get("obsm"),
+        time_column: args.string("time-column", "t"),
+        header: !args.flag("no-header"),
+        ..SnapshotSource::new(file)
+    };
+    Ok(source.load()?)
 }
 
 fn fit_config(args: &common::args::Args, quick: bool) -> Res<FitConfig> {
@@ -256,7 +227,7 @@ fn main() {
                 println!("| {t:.3} | {:.3} | {mass:.3} |", m[k] / m[0]);
             }
         }
-        write_outputs(&out, &data, &model.preprocessing, &grid, &traj)
+        write_outputs(&out, &data, &model.preprocessing, &traj)
     });
 }
 
@@ -265,13 +236,16 @@ fn write_outputs(
     out: &Path,
     data: &Snapshots,
     pre: &action_matching::train::snapshots::Preprocessing,
-    grid: &[f64],
     traj: &action_matching::solvers::Trajectory,
 ) -> Res<()> {
     let d = data.dim();
     let tau = data.times();
-    let mut times_all = vec![0.0f32];
-    times_all.extend(grid.iter().map(|&v| v as f32));
+    // the saved times, raw
+    let times_all: Vec<f32> = traj
+        .times
+        .iter()
+        .map(|&u| pre.time_from_model(u) as f32)
+        .collect();
     let states: Vec<f32> = traj.states.flatten_all()?.to_vec1()?;
     let (kk, nn) = (traj.states.dim(0)?, traj.states.dim(1)?);
     let mean: Vec<f32> = pre.mean.iter().map(|&v| v as f32).collect();
@@ -334,7 +308,7 @@ fn write_outputs(
     }
     canvas.save(&out.join("trajectories.png"))?;
     println!(
-        "\nwrote {} (times, x: (K, N, D) standardised; mean, std), {}/trajectories.png, the model {}/model.safetensors and the checkpoint",
+        "\nwrote {} (times: raw, x: (K, N, D) standardised; mean, std to map back), {}/trajectories.png, the model {}/model.safetensors and the checkpoint",
         npz.display(), out.display(), out.display()
     );
     Ok(())

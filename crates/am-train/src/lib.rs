@@ -15,6 +15,8 @@
 //! - [`TrainConfig`]: the run's validated configuration;
 //! - [`snapshots`]: AM on time-course snapshots — preprocessing saved with the model,
 //!   the path between time points, the fit that `am fit` runs;
+//! - [`protocol`]: one-step and leave-one-out W1/W2 of a snapshot model against held-out
+//!   cells, with the identity, mean-shift and OT-interpolation baselines;
 //! - [`LossLoop`]: a plain Adam loop over a loss the caller builds (the score- and flow-matching
 //!   baselines).
 
@@ -23,6 +25,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod loss_loop;
+pub mod protocol;
 pub mod sampler;
 pub mod snapshots;
 pub mod trainer;

@@ -173,13 +173,16 @@ pub struct SnapshotModel {
     pub preprocessing: Preprocessing,
     /// What it was trained for.
     pub dynamics: Dynamics,
-    /// Free description of the training run (data file, options), as JSON.
+    /// The interior time point left out of training (leave-one-out), if any.
+    pub leave_out: Option<usize>,
+    /// Free description of the training run (data file, times, counts, steps), as JSON.
     pub trained_on: String,
 }
 
 const PREPROCESSING: &str = "preprocessing";
 const DYNAMICS: &str = "dynamics";
 const TRAINED_ON: &str = "trained_on";
+const LEAVE_OUT: &str = "leave_out";
 
 impl SnapshotModel {
     /// Writes the self-describing model file (kind `mlp`; preprocessing, dynamics and run in
@@ -190,6 +193,7 @@ impl SnapshotModel {
         user.insert(PREPROCESSING.to_string(), json(&self.preprocessing));
         user.insert(DYNAMICS.to_string(), json(&self.dynamics));
         user.insert(TRAINED_ON.to_string(), self.trained_on.clone());
+        user.insert(LEAVE_OUT.to_string(), json(&self.leave_out));
         self.mlp.save_with(path, &user)?;
         Ok(())
     }
@@ -223,10 +227,13 @@ impl SnapshotModel {
             .at(path)
             .into());
         }
+        let leave_out: Option<usize> =
+            serde_json::from_str(parse(LEAVE_OUT)?).map_err(|e| bad(LEAVE_OUT, e))?;
         Ok(Self {
             mlp,
             preprocessing,
             dynamics,
+            leave_out,
             trained_on: user.get(TRAINED_ON).cloned().unwrap_or_default(),
         })
     }
@@ -254,8 +261,8 @@ pub enum Simulation {
 
 impl SnapshotModel {
     /// Pushes `x0` `(N, D)` (model coordinates) from model time `t0` to `t1` with `steps` steps,
-    /// saving the particles at `save_at` (model times in (t0, t1]); the SDE draws from `seed`.
-    /// The trajectory's first state is `x0`.
+    /// saving the particles at `save_at` (model times in (t0, t1], in order; t1 is appended when
+    /// absent); the SDE draws from `seed`.
     #[allow(clippy::too_many_arguments)]
     pub fn simulate(
         &self,
@@ -536,6 +543,7 @@ impl SnapshotFit {
                 eps: self.config.eps,
                 lambda: self.config.lambda,
             },
+            leave_out: self.config.leave_out,
             trained_on: self.trainer_run(),
         })
     }
@@ -549,5 +557,87 @@ impl SnapshotFit {
             "steps": self.trainer.step_count(),
         })
         .to_string()
+    }
+}
+
+/// Where snapshots come from: a file, read by its extension (`.npz`, `.csv`, `.h5ad` with the
+/// `h5ad` feature), with the keys that name its arrays or columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotSource {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// npz: the samples array `(N, D)`.
+    pub x_key: String,
+    /// npz: the time labels `(N,)`; h5ad: the obs column.
+    pub t_key: String,
+    /// h5ad: samples from `obsm/<key>` instead of `X`.
+    pub obsm: Option<String>,
+    /// csv: the time column, by header name or 0-based index.
+    pub time_column: String,
+    /// csv: whether the first row is a header.
+    pub header: bool,
+}
+
+impl SnapshotSource {
+    /// A source with the default keys (`X`, `t`; csv column `t` with a header).
+    pub fn new(path: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            x_key: "X".into(),
+            t_key: "t".into(),
+            obsm: None,
+            time_column: "t".into(),
+            header: true,
+        }
+    }
+
+    /// Reads and validates the snapshots (errors name the file, key, row and column).
+    pub fn load(&self) -> Result<Snapshots> {
+        let path = self.path.as_path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        Ok(match ext {
+            "npz" => Snapshots::from_npz(path, &self.x_key, &self.t_key)?,
+            "csv" => {
+                use am_paths::data::csv::{read_csv, CsvSpec, TimeColumn};
+                let time = match self.time_column.parse::<usize>() {
+                    Ok(i) => TimeColumn::Index(i),
+                    Err(_) => TimeColumn::Name(self.time_column.clone()),
+                };
+                let spec = CsvSpec {
+                    header: self.header,
+                    time,
+                    drop_bad_rows: false,
+                };
+                read_csv(path, &spec)?.0
+            }
+            #[cfg(feature = "h5ad")]
+            "h5ad" => {
+                use am_paths::data::h5ad::{read_h5ad, H5adMatrix};
+                let matrix = match &self.obsm {
+                    Some(key) => H5adMatrix::Obsm(key.clone()),
+                    None => H5adMatrix::X,
+                };
+                read_h5ad(path, &matrix, &self.t_key)?
+            }
+            #[cfg(not(feature = "h5ad"))]
+            "h5ad" => {
+                return Err(Error::Argument {
+                    arg: "data",
+                    reason: format!(
+                        "{}: .h5ad needs the `h5ad` feature (and the system HDF5 library)",
+                        path.display()
+                    ),
+                })
+            }
+            other => {
+                return Err(Error::Argument {
+                    arg: "data",
+                    reason: format!(
+                        "{}: unknown extension `{other}` (npz, csv or h5ad)",
+                        path.display()
+                    ),
+                })
+            }
+        })
     }
 }

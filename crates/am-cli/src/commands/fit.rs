@@ -1,0 +1,234 @@
+//! `am fit`: everything the snapshots tool does, as a command.
+
+use super::data::DataArgs;
+use crate::failure::{CliError, Failure};
+use crate::progress::Progress;
+use am_core::train::Clip;
+use am_core::{DType, Device};
+use am_train::snapshots::{FitConfig, Masses, PathKind, Simulation, SnapshotFit};
+use am_train::{Engine, EngineChoice, RunOptions, TimeSamplerConfig};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+/// The time sampler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimeArg {
+    /// The √2 quasi-random sequence.
+    Quasi,
+    /// t ~ U[0, 1].
+    Uniform,
+    /// The adaptive p(t) of App. C, Eq. 88.
+    Adaptive,
+}
+
+/// `am fit` options.
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// The snapshots.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Keep the first K columns (e.g. principal components).
+    #[arg(long, value_name = "K")]
+    pub dims: Option<usize>,
+    /// Train without interior time point K (0-based), to evaluate with `am eval`.
+    #[arg(long, value_name = "K")]
+    pub leave_out: Option<usize>,
+    /// Diffusion ε (0: deterministic AM, Eq. 7; > 0: entropic AM, Eq. 13).
+    #[arg(long, default_value_t = 0.0, value_name = "E")]
+    pub eps: f64,
+    /// Growth weight λ of unbalanced AM (Eq. 20/69).
+    #[arg(long, default_value_t = 0.0, value_name = "L")]
+    pub lambda: f64,
+    /// Per-time masses for unbalanced AM (needs --lambda > 0): `counts` or m0,m1,...
+    #[arg(long, value_name = "M")]
+    pub masses: Option<String>,
+    /// The path between time points: `ot` (OT-paired, Brownian bridges of ε) or `mixture`.
+    #[arg(long, default_value = "ot", value_name = "P")]
+    pub path: String,
+    /// Hidden widths.
+    #[arg(
+        long,
+        default_value = "256,256,256",
+        value_delimiter = ',',
+        value_name = "W,W,..."
+    )]
+    pub hidden: Vec<usize>,
+    /// Training steps.
+    #[arg(long, default_value_t = 4000, value_name = "N")]
+    pub steps: u64,
+    /// Samples per term and step.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub batch: usize,
+    /// Peak learning rate (warm-up over 200 steps, cosine decay to 2 %).
+    #[arg(long, default_value_t = 1e-3, value_name = "R")]
+    pub lr: f64,
+    /// Clip the gradient to this global norm.
+    #[arg(long, value_name = "C")]
+    pub clip: Option<f64>,
+    /// EMA decay of the parameters; the model file then holds the EMA parameters.
+    #[arg(long, value_name = "D")]
+    pub ema: Option<f64>,
+    /// The time sampler.
+    #[arg(long, value_enum, default_value_t = TimeArg::Quasi)]
+    pub time: TimeArg,
+    /// Random seed (parameters; the training stream uses seed + 1).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// `fused` (hand-derived host step) or `generic` (candle autograd).
+    #[arg(long, default_value = "fused", value_name = "E")]
+    pub engine: String,
+    /// The model file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The training checkpoint (default: the model file's name with `.ckpt` before the extension).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+    /// Steps between checkpoints.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub checkpoint_every: u64,
+    /// Continue from the checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+fn usage(arg: &str, e: impl std::fmt::Display) -> CliError {
+    CliError::new(Failure::Usage, format!("--{arg}: {e}"))
+}
+
+impl FitArgs {
+    /// The library's configuration of these options.
+    pub fn config(&self) -> Result<FitConfig, CliError> {
+        let mut c = FitConfig::new(self.steps);
+        c.dims = self.dims;
+        c.leave_out = self.leave_out;
+        c.eps = self.eps;
+        c.lambda = self.lambda;
+        c.masses = match self.masses.as_deref() {
+            None => None,
+            Some("counts") => Some(Masses::Counts),
+            Some(list) => Some(Masses::Values(
+                list.split(',')
+                    .map(|v| v.trim().parse::<f64>().map_err(|e| usage("masses", e)))
+                    .collect::<Result<_, _>>()?,
+            )),
+        };
+        c.path = self
+            .path
+            .parse::<PathKind>()
+            .map_err(|e| usage("path", e))?;
+        c.hidden = self.hidden.clone();
+        c.model_seed = self.seed;
+        c.engine = self
+            .engine
+            .parse::<EngineChoice>()
+            .map_err(|e| usage("engine", e))?;
+        c.train.seed = self.seed + 1;
+        c.train.batch = self.batch;
+        c.train.adam.lr = self.lr;
+        c.train.clip = self.clip.map(Clip::GlobalNorm).unwrap_or(Clip::None);
+        c.train.ema = self.ema;
+        c.train.time = match self.time {
+            TimeArg::Quasi => TimeSamplerConfig::QuasiRandom,
+            TimeArg::Uniform => TimeSamplerConfig::Uniform,
+            TimeArg::Adaptive => TimeSamplerConfig::adaptive(),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn checkpoint_path(&self) -> PathBuf {
+        self.checkpoint.clone().unwrap_or_else(|| {
+            let stem = self
+                .out
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "model".into());
+            self.out.with_file_name(format!("{stem}.ckpt.safetensors"))
+        })
+    }
+}
+
+/// Runs `am fit`.
+pub fn run(a: FitArgs) -> Result<(), CliError> {
+    let config = a.config()?;
+    let (train, _) = a.data.load()?;
+    let run = serde_json::json!({
+        "data": a.data.data.display().to_string(),
+        "x_key": a.data.x_key, "t_key": a.data.t_key, "obsm": a.data.obsm,
+        "time_column": a.data.time_column, "split": a.data.split, "split_seed": a.data.split_seed,
+    })
+    .to_string();
+    let mut fit = SnapshotFit::new(&train, config.clone(), &run)?;
+    if let Some(n) = &fit.engine_note {
+        eprintln!("({n})");
+    }
+    println!(
+        "{}: {} time points {:?}, cells {:?}, D = {}; ε = {}, λ = {}, path {:?}, {} steps × {}, engine {:?}",
+        a.data.data.display(),
+        train.times().len(),
+        train.times(),
+        fit.data.counts(),
+        fit.data.dim(),
+        config.eps,
+        config.lambda,
+        config.path,
+        config.train.steps,
+        config.train.batch,
+        fit.trainer.engine().kind()
+    );
+    let options = RunOptions {
+        checkpoint: Some(a.checkpoint_path()),
+        every: a.checkpoint_every,
+        resume: a.resume,
+    };
+    let progress = Progress::new("am fit", config.train.steps, 0);
+    let summary = fit.run(&options, |r| progress.show(r));
+    progress.finish();
+    let summary = summary?;
+    if let Some(step) = summary.resumed_from {
+        println!(
+            "resumed from {} at step {step}",
+            a.checkpoint_path().display()
+        );
+    }
+    println!(
+        "trained {} steps in {:.1} s ({:.2} ms/step), last loss {:+.4}",
+        summary.steps,
+        summary.seconds,
+        1e3 * summary.seconds / summary.steps.max(1) as f64,
+        summary.last_loss
+    );
+    let model = fit.model()?;
+    model.save(&a.out).map_err(|e| super::output(&a.out, e))?;
+    // how well the training marginals are reproduced: the first time point pushed forward
+    let data = &fit.data;
+    let tau = data.times().to_vec();
+    let x0 = data.tensor(0, DType::F32, &Device::Cpu)?;
+    let traj = model.simulate(&x0, 0.0, 1.0, &tau[1..], 300, Simulation::Sde, a.seed + 2)?;
+    println!("\n| time | cells | W2, first time point pushed by the model vs the snapshot (standardised units) |");
+    println!("|---|---|---|");
+    for (k, &t) in tau.iter().enumerate().skip(1) {
+        let w = am_metrics::w2(
+            &traj.at(k - 1)?,
+            &data.tensor(k, DType::F32, &Device::Cpu)?,
+            None,
+            None,
+        )?;
+        let note = if config.leave_out == Some(k) {
+            " (left out)"
+        } else {
+            ""
+        };
+        println!(
+            "| {:.4} | {} | {w:.4}{note} |",
+            model.preprocessing.time_from_model(t),
+            data.counts()[k]
+        );
+    }
+    println!(
+        "\nwrote the model {} (configuration, standardisation, time mapping and ε in its metadata; `am info` shows them) and the checkpoint {}",
+        a.out.display(),
+        a.checkpoint_path().display()
+    );
+    Ok(())
+}
