@@ -1,17 +1,4 @@
-//! # action-matching
-//!
-//! Action Matching (Neklyudov et al., ICML 2023): learning the dynamics of a system from samples
-//! of its time marginals. This facade only re-exports the workspace's crates; import a single
-//! crate where that is all you need.
-//!
-//! | crate | what it holds |
-//! |---|---|
-//! | [`core`] | candle re-exports, errors, seeded RNG, the `Action`/`VelocityField`/`Marginals`/`ConvexCost` traits, Adam/EMA/warm-up/clipping, the double-backward probe |
-//! | [`paths`] | Gaussian paths with exact actions and closed-form objectives; interpolants |
-//! | [`models`] | the MLP action with explicit input derivatives |
-//! | [`objectives`] | the AM objectives (Eq. 7, 13, 20/69, B.2, App. C) and time samplers |
-//! | [`solvers`] | particle integrators |
-//! | [`metrics`] | MMD², exact W1/W2 |
+#![doc = include_str!("../README.md")]
 
 pub use am_core as core;
 pub use am_metrics as metrics;

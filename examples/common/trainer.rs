@@ -1,14 +1,14 @@
 //! The examples' view of `am_train`: an MLP trainer with the engine's fallback note printed, and
-//! a progress bar (plain lines in a log) fed by the trainer's step reports, with its events
-//! printed plainly. The training loop itself lives in `am_train`.
+//! the `am` command's progress display (a bar, or plain lines in a log) fed by the trainer's
+//! step reports. The training loop itself lives in `am_train`.
 
 use action_matching::core::{Marginals, SeededRng, Tensor, Var};
 use action_matching::models::Mlp;
 use action_matching::objectives::ActionMatching;
 use action_matching::train::{
-    Engine, EngineChoice, LossLoop, MlpEngine, RunOptions, RunSummary, StepReport, TrainConfig,
-    TrainEvent, Trainer,
+    Engine, EngineChoice, LossLoop, MlpEngine, RunOptions, RunSummary, TrainConfig, Trainer,
 };
+use am_cli::progress::Progress;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -25,49 +25,6 @@ pub fn mlp_trainer(
         println!("({label}: {n})");
     }
     Ok(Trainer::new(engine, objective, config)?)
-}
-
-/// A progress display for one run: a bar on a terminal, a plain line every tenth otherwise.
-pub struct Progress {
-    bar: indicatif::ProgressBar,
-    label: String,
-    total: u64,
-    started: std::time::Instant,
-}
-
-impl Progress {
-    /// A display for `total` steps, starting at step `at`.
-    pub fn new(label: &str, total: u64, at: u64) -> Self {
-        let bar = super::progress(total);
-        bar.set_prefix(label.to_string());
-        bar.set_position(at);
-        Self {
-            bar,
-            label: label.to_string(),
-            total,
-            started: std::time::Instant::now(),
-        }
-    }
-
-    /// Shows one step's report; prints its divergence warnings.
-    pub fn show(&self, r: &StepReport) {
-        for e in &r.events {
-            if matches!(e, TrainEvent::Diverging { .. }) {
-                self.bar.suspend(|| eprintln!("{}: {e}", self.label));
-            }
-        }
-        let msg = format!("loss {:+.4} ‖∇θ‖ {:.2e}", r.loss, r.grad_norm);
-        if r.step % 10 == 0 || r.step == self.total {
-            self.bar.set_position(r.step);
-            self.bar.set_message(msg.clone());
-        }
-        super::plain_progress(&self.label, r.step, self.total, self.started, &msg);
-    }
-
-    /// Clears the bar.
-    pub fn finish(&self) {
-        self.bar.finish_and_clear();
-    }
 }
 
 /// Runs `trainer` to step `stop` on `marginals` with a progress display, saying when it resumed.
