@@ -211,7 +211,7 @@ fn main() {
             // trajectories over the data
             let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
             for k in 0..points {
-                for p in data.group(k).chunks_exact(2) {
+                for p in data.group(k)?.chunks_exact(2) {
                     lo = lo.min(p[1]);
                     hi = hi.max(p[1]);
                 }
@@ -219,7 +219,7 @@ fn main() {
             let mut canvas = Canvas::new(900, 600, [-0.3, 2.4, lo - 0.1, hi + 0.1]);
             for k in 0..points {
                 let c = ramp(k as f64 / (points - 1) as f64);
-                for p in data.group(k).chunks_exact(2) {
+                for p in data.group(k)?.chunks_exact(2) {
                     canvas.point(p[0], p[1], 2.0, c, 0.35);
                 }
             }

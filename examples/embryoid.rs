@@ -437,7 +437,7 @@ fn ot_displacement(from: &[f64], to: &[f64], fraction: f64, x0: &Tensor) -> Res<
 fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for k in 0..test.times().len() {
-        for p in test.group(k).chunks(5) {
+        for p in test.group(k)?.chunks(5) {
             lo = [lo[0].min(p[0]), lo[1].min(p[1])];
             hi = [hi[0].max(p[0]), hi[1].max(p[1])];
         }
@@ -451,7 +451,7 @@ fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
     for k in 0..test.times().len() {
         let col = ramp(k as f64 / k_max);
         let light = col.map(|v| (v as f64 * 0.4 + 255.0 * 0.6) as u8);
-        for p in test.group(k).chunks(5) {
+        for p in test.group(k)?.chunks(5) {
             c.point(p[0], p[1], 2.0, light, 0.8);
         }
     }
@@ -526,7 +526,7 @@ fn main() {
         let (mut rows, shown) = evaluate(&models, &ks, &test, &s, repeats, |k, truth| {
             let x = val.tensor(k, DType::F32, &Device::Cpu)?;
             let x0 = test.tensor(k - 1, DType::F32, &Device::Cpu)?;
-            let moved = ot_displacement(val.group(k - 1), val.group(k), 1.0, &x0)?;
+            let moved = ot_displacement(val.group(k - 1)?, val.group(k)?, 1.0, &x0)?;
             Ok(vec![
                 (
                     "OT interpolation",
@@ -579,7 +579,8 @@ fn main() {
                 let fraction = (tau[k] - tau[k - 1]) / (tau[k + 1] - tau[k - 1]);
                 let (rows, _) = evaluate(&m, &[k], &test, &s, repeats, |_, truth| {
                     let x0 = test.tensor(k - 1, DType::F32, &Device::Cpu)?;
-                    let moved = ot_displacement(val.group(k - 1), val.group(k + 1), fraction, &x0)?;
+                    let moved =
+                        ot_displacement(val.group(k - 1)?, val.group(k + 1)?, fraction, &x0)?;
                     let (pts, mass) = interp.measure_at(t_k);
                     let n = mass.len();
                     let x = action_matching::core::rng::tensor_from_f64(

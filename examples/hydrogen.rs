@@ -123,7 +123,7 @@ impl<'a> DataStream<'a> {
 
 /// Particles of `data` at grid index k as an f32 tensor, the first `n` of them.
 fn at(data: &HydrogenData, k: usize, n: usize) -> Res<Tensor> {
-    let v: Vec<f32> = data.at(k)[..3 * n].iter().map(|&v| v as f32).collect();
+    let v: Vec<f32> = data.at(k)?[..3 * n].iter().map(|&v| v as f32).collect();
     Ok(Tensor::from_vec(v, (n, 3), &Device::Cpu)?)
 }
 

@@ -270,7 +270,7 @@ fn write_outputs(
     let plane = |p: &[f64]| -> (f64, f64) {
         match &pca {
             Some(pc) => {
-                let y = pc.project(p);
+                let y = pc.project(p).unwrap_or_else(|_| vec![0.0; 2]);
                 (y[0], y[1])
             }
             None => (p[0], if d > 1 { p[1] } else { 0.0 }),
@@ -278,7 +278,7 @@ fn write_outputs(
     };
     let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
     for k in 0..tau.len() {
-        for p in data.group(k).chunks_exact(d) {
+        for p in data.group(k)?.chunks_exact(d) {
             let (a, b) = plane(p);
             lo = [lo[0].min(a), lo[1].min(b)];
             hi = [hi[0].max(a), hi[1].max(b)];
@@ -291,7 +291,7 @@ fn write_outputs(
     );
     for k in 0..tau.len() {
         let c = ramp(k as f64 / (tau.len() - 1).max(1) as f64);
-        for p in data.group(k).chunks_exact(d) {
+        for p in data.group(k)?.chunks_exact(d) {
             let (a, b) = plane(p);
             canvas.point(a, b, 2.0, c, 0.35);
         }

@@ -62,15 +62,7 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
     let (train_s, test_s) = (s(&train), s(&test));
     let common = ["--t-key", "day", "--hidden", "16,16", "--batch", "32"];
     let mut fit = vec![
-        "fit",
-        "--data",
-        &train_s,
-        "--steps",
-        "20",
-        "--eps",
-        "0.2",
-        "--out",
-        &model,
+        "fit", "--data", &train_s, "--steps", "20", "--eps", "0.2", "--out", &model,
     ];
     fit.extend(common);
     let text = ok(&fit);
@@ -112,17 +104,8 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
 
     let traj = s(&d.join("traj.npz"));
     let text = ok(&[
-        "simulate",
-        "--model",
-        &model,
-        "--data",
-        &test_s,
-        "--t-key",
-        "day",
-        "--to",
-        "1,3,7",
-        "--out",
-        &traj,
+        "simulate", "--model", &model, "--data", &test_s, "--t-key", "day", "--to", "1,3,7",
+        "--out", &traj,
     ]);
     assert!(text.contains("pushed 60 cells of t = 0"), "{text}");
     let mut npz = am_paths::data::npy::Npz::open(Path::new(&traj)).unwrap();
@@ -171,16 +154,7 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
     fit.extend(common);
     ok(&fit);
     let text = ok(&[
-        "eval",
-        "--model",
-        &loo,
-        "--data",
-        &train_s,
-        "--t-key",
-        "day",
-        "--split",
-        "0.25",
-        "--ode",
+        "eval", "--model", &loo, "--data", &train_s, "--t-key", "day", "--split", "0.25", "--ode",
     ]);
     assert!(
         text.contains("leave-one-out") && text.contains("→ t2 = 3 (left out)"),

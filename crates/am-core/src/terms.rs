@@ -125,12 +125,13 @@ impl AmTerms {
     /// and the samples at t_i are split evenly, and the boundary weights rescaled by each
     /// block's share of N₀ and N₁ so that ω(0)·mean over the block still sums to ω(0)·mean.
     /// Every block keeps at least one row of each kind; `k` is clamped to make that possible.
-    pub fn shards(&self, k: usize) -> Vec<AmTerms> {
-        let d = self.dim.max(1);
-        let (n0, n1, n) = (self.x0.len() / d, self.x1.len() / d, self.t.len());
+    /// Invalid terms (see [`AmTerms::validate`]) are an error.
+    pub fn shards(&self, k: usize) -> Result<Vec<AmTerms>> {
+        let (n0, n1, n) = self.validate()?;
+        let d = self.dim;
         let k = k.clamp(1, n0.min(n1).min(n).max(1));
         let cut = |len: usize, j: usize| j * len / k;
-        (0..k)
+        Ok((0..k)
             .map(|j| {
                 let (a0, b0) = (cut(n0, j), cut(n0, j + 1));
                 let (a1, b1) = (cut(n1, j), cut(n1, j + 1));
@@ -159,11 +160,12 @@ impl AmTerms {
                     scale: rows(&self.scale, a, b, 1),
                 }
             })
-            .collect()
+            .collect())
     }
 
     /// The loss from per-sample values (the reference every fused model is tested against):
-    /// `s0`, `s1`, `s` `(N,)`, `grad` `(N, D)`, `dt` `(N,)`, `lap` `(N,)`; returns (loss, ζ).
+    /// `s0` `(N₀,)`, `s1` `(N₁,)`, `s` `(N,)`, `grad` `(N, D)`, `dt` `(N,)`, `lap` `(N,)`;
+    /// returns (loss, ζ). Lengths that do not match the terms are an error.
     pub fn evaluate(
         &self,
         s0: &[f64],
@@ -172,8 +174,27 @@ impl AmTerms {
         grad: &[f64],
         dt: &[f64],
         lap: Option<&[f64]>,
-    ) -> (f64, Vec<f64>) {
+    ) -> Result<(f64, Vec<f64>)> {
+        let (n0, n1, n) = self.validate()?;
         let d = self.dim;
+        for (arg, v, want) in [
+            ("s0", s0, n0),
+            ("s1", s1, n1),
+            ("s", s, n),
+            ("grad", grad, n * d),
+            ("dt", dt, n),
+        ]
+        .into_iter()
+        .chain(lap.map(|l| ("lap", l, n)))
+        {
+            if v.len() != want {
+                return Err(Error::Shape {
+                    arg,
+                    expected: format!("{want} values"),
+                    got: vec![v.len()],
+                });
+            }
+        }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         let mut loss = self.boundary_weights[0] * mean(s0) - self.boundary_weights[1] * mean(s1);
         let zeta: Vec<f64> = (0..s.len())
@@ -191,7 +212,7 @@ impl AmTerms {
             .zip(&self.scale)
             .map(|(z, c)| z * c)
             .sum::<f64>();
-        (loss, zeta)
+        Ok((loss, zeta))
     }
 }
 

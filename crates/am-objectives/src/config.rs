@@ -37,9 +37,22 @@ pub enum TimeWeight {
 }
 
 impl TimeWeight {
-    /// ω(t) and ω′(t) at a scalar t.
-    pub fn at(&self, t: f64) -> (f64, f64) {
-        match self {
+    /// ω(t) and ω′(t) at a scalar t. A `Mass` weight without one mass per time (at least one)
+    /// is an error; [`AmConfig::validate`] checks the rest (order, range, positivity).
+    pub fn at(&self, t: f64) -> CoreResult<(f64, f64)> {
+        if let TimeWeight::Mass { times, masses } = self {
+            if times.is_empty() || times.len() != masses.len() {
+                return Err(CoreError::config(
+                    "weight",
+                    format!(
+                        "masses need one mass per time, got {} times and {} masses",
+                        times.len(),
+                        masses.len()
+                    ),
+                ));
+            }
+        }
+        Ok(match self {
             TimeWeight::One => (1.0, 0.0),
             TimeWeight::OneMinusT => (1.0 - t, -1.0),
             TimeWeight::Polynomial(c) => {
@@ -53,7 +66,7 @@ impl TimeWeight {
                 (v, d)
             }
             TimeWeight::Mass { times, masses } => (piecewise_linear(times, masses, t), 0.0),
-        }
+        })
     }
 
     /// True for ω ≡ 1 (no tensor work needed).
@@ -81,7 +94,10 @@ impl TimeWeight {
             TimeWeight::Mass { .. } => {
                 let tv: Vec<f64> = t.to_dtype(am_core::DType::F64)?.flatten_all()?.to_vec1()?;
                 let n = tv.len();
-                let v: Vec<f64> = tv.iter().map(|&ti| self.at(ti).0).collect();
+                let v: Vec<f64> = tv
+                    .iter()
+                    .map(|&ti| self.at(ti).map(|w| w.0))
+                    .collect::<CoreResult<_>>()?;
                 (
                     am_core::rng::tensor_from_f64(v, &[n, 1], t.dtype(), t.device())?,
                     t.zeros_like()?,
@@ -130,11 +146,9 @@ impl TimeWeight {
             }
             for i in 0..=1000 {
                 let t = i as f64 / 1000.0;
-                if self.at(t).0 < 0.0 {
-                    return Err(CoreError::config(
-                        "weight",
-                        format!("ω({t}) = {} < 0", self.at(t).0),
-                    ));
+                let w = self.at(t)?.0;
+                if w < 0.0 {
+                    return Err(CoreError::config("weight", format!("ω({t}) = {w} < 0")));
                 }
             }
         }

@@ -86,8 +86,8 @@ impl ActionMatching {
         let c = &self.config;
         let (dtype, device) = (batch.xt.dtype(), batch.xt.device());
         // boundary terms (weighted action increment)
-        let (w0, _) = c.weight.at(0.0);
-        let (w1, _) = c.weight.at(1.0);
+        let (w0, _) = c.weight.at(0.0)?;
+        let (w1, _) = c.weight.at(1.0)?;
         let t0 = Tensor::zeros((batch.x0.dim(0)?, 1), dtype, device)?;
         let t1 = Tensor::ones((batch.x1.dim(0)?, 1), dtype, device)?;
         let s0 = action.value(&t0, &batch.x0)?.mean_all()?;
@@ -162,7 +162,11 @@ impl ActionMatching {
         } else {
             TermsLaplacian::None
         };
-        let (omega, omega_dot): (Vec<f64>, Vec<f64>) = t.iter().map(|&ti| c.weight.at(ti)).unzip();
+        let weights = t
+            .iter()
+            .map(|&ti| c.weight.at(ti))
+            .collect::<am_core::Result<Vec<_>>>()?;
+        let (omega, omega_dot): (Vec<f64>, Vec<f64>) = weights.into_iter().unzip();
         let half_eps_sq = t
             .iter()
             .map(|&ti| {
@@ -180,7 +184,7 @@ impl ActionMatching {
             x1: host(&batch.x1)?,
             xt: host(&batch.xt)?,
             t,
-            boundary_weights: [c.weight.at(0.0).0, c.weight.at(1.0).0],
+            boundary_weights: [c.weight.at(0.0)?.0, c.weight.at(1.0)?.0],
             omega,
             omega_dot,
             half_eps_sq,

@@ -292,10 +292,16 @@ impl HydrogenData {
         })
     }
 
-    /// Particles at grid index k, row-major `(N, 3)`.
-    pub fn at(&self, k: usize) -> &[f64] {
+    /// Particles at grid index k, row-major `(N, 3)`; an index past the grid is an error.
+    pub fn at(&self, k: usize) -> Result<&[f64]> {
         let n = self.particles * 3;
-        &self.states[k * n..(k + 1) * n]
+        self.states
+            .get(k * n..(k + 1) * n)
+            .ok_or(Error::OutOfRange {
+                arg: "k",
+                value: k as f64,
+                allowed: "0..=GRID (the saved time steps)",
+            })
     }
 }
 
@@ -316,7 +322,7 @@ impl Marginals for HydrogenData {
         for &ti in t {
             let k = (ti * self.steps as f64).round() as usize;
             let i = rng.below(self.particles);
-            out.extend_from_slice(&self.at(k)[3 * i..3 * i + 3]);
+            out.extend_from_slice(&self.at(k)?[3 * i..3 * i + 3]);
         }
         am_core::rng::tensor_from_f64(out, &[t.len(), 3], dtype, device)
     }

@@ -65,8 +65,10 @@ pub fn integrate_weighted(
     })
 }
 
-/// Self-normalised weights w_i / Σ_j w_j `(N, 1)` from log-weights, computed stably.
+/// Self-normalised weights w_i / Σ_j w_j `(N, 1)` from log-weights `(N, 1)`, computed stably;
+/// an empty, misshapen or non-finite (NaN, +∞) input is an error.
 pub fn normalized_weights(log_w: &Tensor) -> Result<Tensor> {
+    check_log_weights(log_w, None)?;
     let m = log_w.max_keepdim(0)?;
     let w = log_w.broadcast_sub(&m)?.exp()?;
     Ok(w.broadcast_div(&w.sum_keepdim(0)?)?)
@@ -83,13 +85,55 @@ pub fn effective_sample_size(log_w: &Tensor) -> Result<f64> {
     Ok(1.0 / s2)
 }
 
+/// Log-weights must be `(N, 1)` (N rows like the particles, when given), finite or −∞, with at
+/// least one finite.
+fn check_log_weights(log_w: &Tensor, rows: Option<usize>) -> Result<()> {
+    let n = match log_w.dims() {
+        [0, 1] => return Err(CoreError::Empty { arg: "log_w" }.into()),
+        [n, 1] if rows.is_none_or(|r| r == *n) => *n,
+        _ => {
+            return Err(CoreError::Shape {
+                arg: "log_w",
+                expected: match rows {
+                    Some(r) => format!("({r}, 1) like x"),
+                    None => "(N, 1)".into(),
+                },
+                got: log_w.dims().to_vec(),
+            }
+            .into())
+        }
+    };
+    let v: Vec<f64> = log_w
+        .flatten_all()?
+        .to_dtype(am_core::DType::F64)?
+        .to_vec1()?;
+    if let Some((index, &value)) = v
+        .iter()
+        .enumerate()
+        .find(|(_, w)| w.is_nan() || **w == f64::INFINITY)
+    {
+        return Err(CoreError::NonFinite {
+            arg: "log_w",
+            value,
+            index,
+        }
+        .into());
+    }
+    if v.iter().all(|w| *w == f64::NEG_INFINITY) || n == 0 {
+        return Err(CoreError::config("log_w", "every weight is zero").into());
+    }
+    Ok(())
+}
+
 /// Systematic resampling (one uniform draw): returns the resampled particles and zero log-weights.
+/// `x` `(N, D)` and `log_w` `(N, 1)` must match; empty or invalid input is an error.
 pub fn systematic_resample(
     x: &Tensor,
     log_w: &Tensor,
     rng: &mut SeededRng,
 ) -> Result<(Tensor, Tensor)> {
-    let n = x.dim(0)?;
+    let (n, _) = am_core::check::points("x", x)?;
+    check_log_weights(log_w, Some(n))?;
     let w: Vec<f64> = normalized_weights(log_w)?
         .to_dtype(am_core::DType::F64)?
         .flatten_all()?

@@ -155,13 +155,13 @@ pub fn model_score(
     })
 }
 
-fn mean_of(s: &Snapshots, k: usize) -> Vec<f64> {
+fn mean_of(s: &Snapshots, k: usize) -> Result<Vec<f64>> {
     let d = s.dim();
-    let g = s.group(k);
+    let g = s.group(k)?;
     let n = (g.len() / d) as f64;
-    (0..d)
+    Ok((0..d)
         .map(|j| g.chunks(d).map(|r| r[j]).sum::<f64>() / n)
-        .collect()
+        .collect())
 }
 
 /// The model-free baselines of transition k (see the module docs); `left_out`: t_k is not in
@@ -175,14 +175,14 @@ pub fn baseline_scores(
     let d = train.dim();
     let tau = train.times();
     let truth = cells(test, k)?;
-    let x0 = test.group(k - 1);
+    let x0 = test.group(k - 1)?;
     let mut out = Vec::new();
     let n0 = x0.len() / d;
     let from = tensor_from_f64(x0.to_vec(), &[n0, d], DType::F32, &Device::Cpu)?;
     out.push(("identity".to_string(), score(&from, &truth, None)?));
     // the training mean at t_k (interpolated when t_k is left out)
     let (m0, mk) = if left_out {
-        let (a, b) = (mean_of(train, k - 1), mean_of(train, k + 1));
+        let (a, b) = (mean_of(train, k - 1)?, mean_of(train, k + 1)?);
         let f = (tau[k] - tau[k - 1]) / (tau[k + 1] - tau[k - 1]);
         let mk = a
             .iter()
@@ -191,7 +191,7 @@ pub fn baseline_scores(
             .collect();
         (a, mk)
     } else {
-        (mean_of(train, k - 1), mean_of(train, k))
+        (mean_of(train, k - 1)?, mean_of(train, k)?)
     };
     let shifted: Vec<f64> = x0
         .chunks(d)

@@ -82,7 +82,7 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
         return Err(usage("--steps must be ≥ 1".into()));
     }
     let d = pre.dims;
-    let cells = pre.rows_to_model(raw.group(k0), raw.dim())?;
+    let cells = pre.rows_to_model(raw.group(k0)?, raw.dim())?;
     let n = cells.len() / d;
     let x0 = tensor_from_f64(cells, &[n, d], DType::F32, &Device::Cpu)?;
     let marks: Vec<f64> = to.iter().map(|&t| pre.time_to_model(t)).collect();
@@ -106,7 +106,7 @@ pub fn run(a: SimulateArgs) -> Result<(), CliError> {
     let mut x_raw = x_model.clone();
     pre.to_raw(&mut x_raw);
     let mut start: Vec<f64> = raw
-        .group(k0)
+        .group(k0)?
         .chunks(raw.dim())
         .flat_map(|r| r[..d].to_vec())
         .collect();

@@ -265,3 +265,41 @@ fn squared_euclidean_plan_is_the_sorted_coupling_in_one_dimension() {
         Err(am_core::Error::Empty { arg: "y" })
     ));
 }
+
+#[test]
+fn terms_refuse_values_of_the_wrong_length() {
+    use am_core::{AmTerms, TermsLaplacian};
+    let terms = AmTerms {
+        dim: 2,
+        x0: vec![0.0; 4],
+        x1: vec![0.0; 4],
+        xt: vec![0.0; 6],
+        t: vec![0.1, 0.5, 0.9],
+        boundary_weights: [1.0, 1.0],
+        omega: vec![1.0; 3],
+        omega_dot: vec![0.0; 3],
+        half_eps_sq: vec![0.0; 3],
+        laplacian: TermsLaplacian::None,
+        growth: 0.0,
+        scale: vec![1.0 / 3.0; 3],
+    };
+    let (s0, s1, s, grad, dt) = (
+        vec![0.0; 2],
+        vec![0.0; 2],
+        vec![0.0; 3],
+        vec![0.0; 6],
+        vec![0.0; 3],
+    );
+    assert!(terms.evaluate(&s0, &s1, &s, &grad, &dt, None).is_ok());
+    assert!(terms.evaluate(&s0, &s1, &s[..2], &grad, &dt, None).is_err());
+    assert!(terms.evaluate(&s0, &s1, &s, &grad[..5], &dt, None).is_err());
+    assert!(terms
+        .evaluate(&s0, &s1, &s, &grad, &dt, Some(&[0.0]))
+        .is_err());
+    assert_eq!(terms.shards(2).unwrap().len(), 2);
+    let bad = AmTerms {
+        t: vec![0.1, 0.5],
+        ..terms
+    };
+    assert!(bad.shards(2).is_err());
+}

@@ -128,7 +128,7 @@ impl<T: Real> FusedMlp<T> {
             // rayon's `broadcast` runs once on every thread of the pool, so no worker takes two
             // blocks while another sleeps (as work stealing may); thread i takes blocks
             // i, i + P, …. The pool's threads persist, and with them gemm's packing buffers.
-            let blocks = terms.shards(k);
+            let blocks = terms.shards(k)?;
             let cells: Vec<std::sync::Mutex<(&mut Shard<T>, Option<FusedLoss>)>> = shards
                 .iter_mut()
                 .map(|sh| std::sync::Mutex::new((sh, None)))
@@ -301,8 +301,11 @@ impl<T: Real> FusedMlp<T> {
                 grad[i * d + j] = row[f + j].f64();
             }
         }
-        let (loss, integrand) =
-            terms.evaluate(&s[..n0], &s[n0..n0 + n1], &s[n0 + n1..], &grad, &dt, None);
+        // the terms were validated and the lengths are built here: an error cannot occur, and
+        // would surface as a non-finite loss that the step refuses
+        let (loss, integrand) = terms
+            .evaluate(&s[..n0], &s[n0..n0 + n1], &s[n0 + n1..], &grad, &dt, None)
+            .unwrap_or_else(|_| (f64::NAN, vec![f64::NAN; n]));
         let a0 = &mut w.a[0][r * width..(r + n) * width];
         for i in 0..n {
             let cw = terms.scale[i] * terms.omega[i];
@@ -369,14 +372,17 @@ impl<T: Real> FusedMlp<T> {
             lap[i] = v.second;
         }
         let with_lap = !matches!(terms.laplacian, TermsLaplacian::None);
-        let (loss, integrand) = terms.evaluate(
-            &s0,
-            &s1,
-            &s,
-            &grad,
-            &dt,
-            if with_lap { Some(&lap) } else { None },
-        );
+        // validated terms, lengths built here (see `first_order_adjoints`)
+        let (loss, integrand) = terms
+            .evaluate(
+                &s0,
+                &s1,
+                &s,
+                &grad,
+                &dt,
+                if with_lap { Some(&lap) } else { None },
+            )
+            .unwrap_or_else(|_| (f64::NAN, vec![f64::NAN; n]));
         let h: Vec<T> = out[..r * m].to_vec();
         let jets: Vec<T> = out[r * m..(r + n * jr) * m].to_vec();
         let kappa = self.config.output_scale;

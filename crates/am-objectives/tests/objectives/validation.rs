@@ -111,3 +111,22 @@ fn bad_batches_and_configs_are_typed_errors() {
         })
     ));
 }
+
+#[test]
+fn time_weights_on_unvalidated_fields_are_errors() {
+    let empty = TimeWeight::Mass {
+        times: vec![],
+        masses: vec![],
+    };
+    assert!(empty.at(0.5).is_err());
+    let ragged = TimeWeight::Mass {
+        times: vec![0.0, 1.0],
+        masses: vec![1.0],
+    };
+    assert!(ragged.at(0.5).is_err());
+    let ok = TimeWeight::Mass {
+        times: vec![0.0, 1.0],
+        masses: vec![1.0, 3.0],
+    };
+    assert_eq!(ok.at(0.5).unwrap(), (2.0, 0.0));
+}

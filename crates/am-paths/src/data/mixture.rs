@@ -46,7 +46,7 @@ impl Marginals for MixturePath {
             let (k, p) = super::snapshots::segment(times, ti);
             let g = if rng.uniform() < p { k + 1 } else { k };
             let r = rng.below(counts[g]);
-            out.extend_from_slice(&self.data.group(g)[r * d..(r + 1) * d]);
+            out.extend_from_slice(&self.data.cells(g)[r * d..(r + 1) * d]);
         }
         am_core::rng::tensor_from_f64(out, &[t.len(), d], dtype, device)
     }

@@ -32,7 +32,7 @@ impl OtPairedPath {
         let d = data.dim();
         let mut couplings = Vec::new();
         for k in 0..data.times().len() - 1 {
-            let (x, y) = (data.group(k), data.group(k + 1));
+            let (x, y) = (data.cells(k), data.cells(k + 1));
             let plan = squared_euclidean_plan(x, y, d).map_err(|e| DataError::Argument {
                 arg: "snapshots",
                 reason: format!(
@@ -107,7 +107,7 @@ impl OtPairedPath {
     pub fn measure_at(&self, t: f64) -> (Vec<f64>, Vec<f64>) {
         let (k, s) = self.segment(t.clamp(0.0, 1.0));
         let d = self.data.dim();
-        let (x, y) = (self.data.group(k), self.data.group(k + 1));
+        let (x, y) = (self.data.cells(k), self.data.cells(k + 1));
         let mut pts = Vec::new();
         let mut w = Vec::new();
         for &(i, j, m) in &self.couplings[k].entries {
@@ -137,7 +137,7 @@ impl OtPairedPath {
             .partition_point(|&v| v <= u)
             .min(c.entries.len() - 1);
         let (i, j, _) = c.entries[e];
-        let (x, y) = (self.data.group(k), self.data.group(k + 1));
+        let (x, y) = (self.data.cells(k), self.data.cells(k + 1));
         let times = self.data.times();
         let dtau = times[k + 1] - times[k];
         let sd = if self.bridge > 0.0 {

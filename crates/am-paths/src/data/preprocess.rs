@@ -17,7 +17,7 @@ impl Standardizer {
         let d = train.dim();
         let (mut sum, mut sq, mut n) = (vec![0.0; d], vec![0.0; d], 0usize);
         for k in 0..train.times().len() {
-            for r in train.group(k).chunks(d) {
+            for r in train.cells(k).chunks(d) {
                 for j in 0..d {
                     sum[j] += r[j];
                 }
@@ -26,7 +26,7 @@ impl Standardizer {
         }
         let mean: Vec<f64> = sum.iter().map(|s| s / n as f64).collect();
         for k in 0..train.times().len() {
-            for r in train.group(k).chunks(d) {
+            for r in train.cells(k).chunks(d) {
                 for j in 0..d {
                     sq[j] += (r[j] - mean[j]).powi(2);
                 }
@@ -64,7 +64,7 @@ impl Standardizer {
 fn covariance(s: &Snapshots) -> (Vec<f64>, nalgebra::DMatrix<f64>) {
     let d = s.dim();
     let rows: Vec<&[f64]> = (0..s.times().len())
-        .flat_map(|k| s.group(k).chunks(d))
+        .flat_map(|k| s.cells(k).chunks(d))
         .collect();
     let n = rows.len() as f64;
     let mean: Vec<f64> = (0..d)
@@ -130,9 +130,16 @@ impl Pca {
     }
 
     /// The k coordinates of one D-dimensional row.
-    pub fn project(&self, row: &[f64]) -> Vec<f64> {
+    pub fn project(&self, row: &[f64]) -> Result<Vec<f64>, DataError> {
         let d = self.mean.len();
-        self.components
+        if row.len() != d {
+            return Err(DataError::Argument {
+                arg: "row",
+                reason: format!("{} values; the PCA was fitted on {d} dimensions", row.len()),
+            });
+        }
+        Ok(self
+            .components
             .chunks(d)
             .map(|c| {
                 c.iter()
@@ -140,7 +147,7 @@ impl Pca {
                     .map(|(v, (x, m))| v * (x - m))
                     .sum()
             })
-            .collect()
+            .collect())
     }
 }
 

@@ -267,18 +267,39 @@ impl Snapshots {
     pub fn masses(&self) -> Option<&[f64]> {
         self.masses.as_deref()
     }
-    /// Group k, row-major `(N_k, D)`.
-    pub fn group(&self, k: usize) -> &[f64] {
+    /// Group k, row-major `(N_k, D)`; a k past the last time point is an error.
+    pub fn group(&self, k: usize) -> Result<&[f64], DataError> {
+        self.groups
+            .get(k)
+            .map(Vec::as_slice)
+            .ok_or_else(|| DataError::Argument {
+                arg: "k",
+                reason: format!(
+                    "time point {k} of {}, which has {} time points",
+                    self.source,
+                    self.times.len()
+                ),
+            })
+    }
+
+    /// Every group in time order, row-major `(N_k, D)`.
+    pub fn groups(&self) -> impl ExactSizeIterator<Item = &[f64]> + '_ {
+        self.groups.iter().map(Vec::as_slice)
+    }
+
+    /// Group k of a checked index (crate-internal: callers iterate over `times()`).
+    pub(crate) fn cells(&self, k: usize) -> &[f64] {
         &self.groups[k]
     }
-    /// Group k as a tensor `(N_k, D)`.
+
+    /// Group k as a tensor `(N_k, D)`; a k past the last time point is an error.
     pub fn tensor(&self, k: usize, dtype: DType, device: &Device) -> CoreResult<Tensor> {
-        am_core::rng::tensor_from_f64(
-            self.groups[k].clone(),
-            &[self.groups[k].len() / self.dim, self.dim],
-            dtype,
-            device,
-        )
+        let g = self.groups.get(k).ok_or(am_core::Error::OutOfRange {
+            arg: "k",
+            value: k as f64,
+            allowed: "0..number of time points",
+        })?;
+        am_core::rng::tensor_from_f64(g.clone(), &[g.len() / self.dim, self.dim], dtype, device)
     }
 
     fn rebuild(

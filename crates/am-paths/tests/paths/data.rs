@@ -89,7 +89,7 @@ fn csv_snapshots_and_their_errors_name_the_place() {
         (s.times().to_vec(), s.counts(), s.dim(), dropped),
         (vec![0.0, 6.0, 12.0], vec![2, 2, 1], 2, 0)
     );
-    assert_eq!(s.group(1), &[1.5, 2.0, 2.5, 3.5]);
+    assert_eq!(s.group(1).unwrap(), &[1.5, 2.0, 2.5, 3.5]);
     let (s2, _) = read_csv(
         &fixture("good.csv"),
         &CsvSpec {
@@ -177,7 +177,7 @@ fn snapshot_validation_and_preprocessing() {
     ));
     let s = Snapshots::from_rows("memory", &x, 4, 2, &[3.0, 3.0, 1.0, 1.0]).unwrap();
     assert_eq!(s.times(), &[1.0, 3.0], "labels are sorted");
-    assert_eq!(s.group(0), &[4.0, 5.0, 6.0, 8.0]);
+    assert_eq!(s.group(0).unwrap(), &[4.0, 5.0, 6.0, 8.0]);
     assert!(matches!(
         s.clone().with_time_values(&[5.0, 5.0]),
         Err(DataError::Argument { arg: "values", .. })
@@ -195,11 +195,11 @@ fn snapshot_validation_and_preprocessing() {
         Some(&[10.0, 20.0][..])
     );
     assert_eq!(s.times_to_unit().times(), &[0.0, 1.0]);
-    assert_eq!(s.first_dims(1).unwrap().group(1), &[0.0, 2.0]);
+    assert_eq!(s.first_dims(1).unwrap().group(1).unwrap(), &[0.0, 2.0]);
     assert!(s.first_dims(3).is_err());
     let st = Standardizer::fit(&s).unwrap();
     let z = st.apply(&s).unwrap();
-    let all: Vec<f64> = (0..2).flat_map(|k| z.group(k).to_vec()).collect();
+    let all: Vec<f64> = (0..2).flat_map(|k| z.group(k).unwrap().to_vec()).collect();
     let mean0 = all.iter().step_by(2).sum::<f64>() / 4.0;
     let var0 = all.iter().step_by(2).map(|v| v * v).sum::<f64>() / 4.0;
     assert!(mean0.abs() < 1e-12 && (var0 - 1.0).abs() < 1e-12);
@@ -331,7 +331,7 @@ fn ot_paired_path_is_the_displacement_interpolation() {
         );
     }
     // endpoints: the measure at τ_k puts mass 1/n on every cell of snapshot k
-    let g0 = s.group(0);
+    let g0 = s.group(0).unwrap();
     let mut pts: Vec<Vec<f64>> = start.0.chunks(d).map(|r| r.to_vec()).collect();
     let mut want: Vec<Vec<f64>> = g0.chunks(d).map(|r| r.to_vec()).collect();
     pts.sort_by(|a, b| a[0].total_cmp(&b[0]));
@@ -346,7 +346,7 @@ fn ot_paired_path_is_the_displacement_interpolation() {
         .unwrap()
         .to_vec2()
         .unwrap();
-    let g2: Vec<&[f64]> = s.group(2).chunks(d).collect();
+    let g2: Vec<&[f64]> = s.group(2).unwrap().chunks(d).collect();
     assert!(last.iter().all(|r| g2
         .iter()
         .any(|c| (c[0] - r[0]).abs() < 1e-12 && (c[1] - r[1]).abs() < 1e-12)));
@@ -390,7 +390,13 @@ fn branching_snapshots_split_then_merge() {
         1,
     )
     .unwrap();
-    let ys = |k: usize| s.group(k).chunks(2).map(|r| r[1]).collect::<Vec<f64>>();
+    let ys = |k: usize| {
+        s.group(k)
+            .unwrap()
+            .chunks(2)
+            .map(|r| r[1])
+            .collect::<Vec<f64>>()
+    };
     // t = 0.6: two branches (|y| large for nearly every cell, both signs); t = 1: merged near 0
     let mid = ys(6);
     assert!(mid.iter().filter(|y| y.abs() > 0.4).count() as f64 > 0.9 * mid.len() as f64);
@@ -399,7 +405,7 @@ fn branching_snapshots_split_then_merge() {
     let end = ys(10);
     assert!(end.iter().map(|y| y.abs()).sum::<f64>() / (end.len() as f64) < 0.25);
     // x moves right at speed 2
-    let mean_x = s.group(10).chunks(2).map(|r| r[0]).sum::<f64>() / 300.0;
+    let mean_x = s.group(10).unwrap().chunks(2).map(|r| r[0]).sum::<f64>() / 300.0;
     assert!((mean_x - 2.0).abs() < 0.05, "{mean_x}");
     assert!(branching_snapshots(
         BranchingConfig {
@@ -416,6 +422,7 @@ fn branching_snapshots_split_then_merge() {
     );
     let r = |k: usize| {
         p.group(k)
+            .unwrap()
             .chunks(2)
             .map(|v| (v[0] * v[0] + v[1] * v[1]).sqrt())
             .sum::<f64>()
@@ -439,7 +446,13 @@ fn whitening_gives_identity_covariance() {
     let s = Snapshots::from_rows("memory", &x, 600, 3, &labels).unwrap();
     let w = Whitener::fit(&s).unwrap().apply(&s).unwrap();
     let rows: Vec<Vec<f64>> = (0..3)
-        .flat_map(|k| w.group(k).chunks(3).map(|r| r.to_vec()).collect::<Vec<_>>())
+        .flat_map(|k| {
+            w.group(k)
+                .unwrap()
+                .chunks(3)
+                .map(|r| r.to_vec())
+                .collect::<Vec<_>>()
+        })
         .collect();
     for i in 0..3 {
         for j in 0..3 {
@@ -480,13 +493,13 @@ fn h5ad_files_round_trip() {
             (s.times().to_vec(), s.counts(), s.dim()),
             (vec![0.0, 2.0, 4.0], vec![3, 3, 3], 4)
         );
-        let got: Vec<f64> = (0..3).flat_map(|k| s.group(k).to_vec()).collect();
+        let got: Vec<f64> = (0..3).flat_map(|k| s.group(k).unwrap().to_vec()).collect();
         assert_eq!(
             got, x,
             "{file}: X read back identically (rows are already in time order)"
         );
         let p = read_h5ad(&fixture(file), &H5adMatrix::Obsm("X_pca".into()), "stage").unwrap();
-        let got: Vec<f64> = (0..3).flat_map(|k| p.group(k).to_vec()).collect();
+        let got: Vec<f64> = (0..3).flat_map(|k| p.group(k).unwrap().to_vec()).collect();
         assert_eq!(got, pca);
         assert_eq!(
             p.times(),
@@ -667,7 +680,27 @@ fn pca_recovers_known_axes() {
     );
     assert!((p.variances[0] - 9.0).abs() < 0.3 && (p.variances[1] - 1.0).abs() < 0.05);
     assert!((p.explained[0] - 9.0 / 10.25).abs() < 0.01);
-    let y = p.project(&[1.0 + 2.0 * r, 2.0 + 2.0 * r, 3.0]);
+    let y = p.project(&[1.0 + 2.0 * r, 2.0 + 2.0 * r, 3.0]).unwrap();
+    assert!(
+        p.project(&[1.0, 2.0]).is_err(),
+        "a row of the wrong length is an error"
+    );
     assert!((y[0] - 2.0).abs() < 0.02 && y[1].abs() < 0.02, "{y:?}");
     assert!(Pca::fit(&s, 0).is_err() && Pca::fit(&s, 4).is_err());
+}
+
+#[test]
+fn indices_past_the_data_are_typed_errors() {
+    let s =
+        Snapshots::from_rows("memory", &[0.0, 1.0, 2.0, 3.0], 4, 1, &[0.0, 0.0, 1.0, 1.0]).unwrap();
+    assert_eq!(s.group(1).unwrap(), &[2.0, 3.0]);
+    let err = s.group(2).unwrap_err().to_string();
+    assert!(
+        err.contains("time point 2") && err.contains("2 time points"),
+        "{err}"
+    );
+    assert!(s.tensor(5, DType::F32, &Device::Cpu).is_err());
+    assert_eq!(s.groups().len(), 2);
+    let h = am_paths::hydrogen::HydrogenData::new(vec![0.0; 2 * 3 * 2], 2, 1).unwrap();
+    assert!(h.at(1).is_ok() && h.at(2).is_err());
 }

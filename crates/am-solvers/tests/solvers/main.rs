@@ -193,3 +193,25 @@ fn bad_input_and_blow_up_are_typed_errors() {
     )
     .is_err());
 }
+
+#[test]
+fn resampling_refuses_mismatched_empty_and_degenerate_weights() {
+    use am_solvers::weighted::{normalized_weights, systematic_resample};
+    let mut rng = SeededRng::new(0);
+    let x = Tensor::zeros((4, 2), DType::F64, &Device::Cpu).unwrap();
+    let lw = Tensor::zeros((3, 1), DType::F64, &Device::Cpu).unwrap();
+    assert!(
+        systematic_resample(&x, &lw, &mut rng).is_err(),
+        "3 weights for 4 particles"
+    );
+    let empty = Tensor::zeros((0, 2), DType::F64, &Device::Cpu).unwrap();
+    let lw0 = Tensor::zeros((0, 1), DType::F64, &Device::Cpu).unwrap();
+    assert!(systematic_resample(&empty, &lw0, &mut rng).is_err());
+    let nan = Tensor::new(&[[0.0f64], [f64::NAN], [0.0], [1.0]], &Device::Cpu).unwrap();
+    assert!(systematic_resample(&x, &nan, &mut rng).is_err());
+    let zero = Tensor::full(f64::NEG_INFINITY, (4, 1), &Device::Cpu).unwrap();
+    assert!(normalized_weights(&zero).is_err(), "all weights zero");
+    let ok = Tensor::new(&[[0.0f64], [f64::NEG_INFINITY], [0.0], [1.0]], &Device::Cpu).unwrap();
+    let (y, lw) = systematic_resample(&x, &ok, &mut rng).unwrap();
+    assert_eq!((y.dims(), lw.dims()), (&[4usize, 2][..], &[4usize, 1][..]));
+}
