@@ -93,11 +93,40 @@ pub enum DataError {
     },
 }
 
+impl DataError {
+    /// The file the error concerns (`None` for an argument error).
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            DataError::Io { path, .. }
+            | DataError::Format { path, .. }
+            | DataError::MissingKey { path, .. }
+            | DataError::NonFinite { path, .. }
+            | DataError::NonNumeric { path, .. }
+            | DataError::Ragged { path, .. }
+            | DataError::Shape { path, .. }
+            | DataError::TooFewTimes { path, .. } => Some(path),
+            DataError::Argument { .. } => None,
+        }
+    }
+}
+
 impl From<DataError> for am_core::Error {
+    /// Keeps the file: `File { path, reason }` with the reason after the path (an argument error
+    /// becomes `InvalidConfig` naming the argument).
     fn from(e: DataError) -> Self {
-        am_core::Error::File {
-            path: String::new(),
-            reason: e.to_string(),
+        match e {
+            DataError::Argument { arg, reason } => {
+                am_core::Error::InvalidConfig { field: arg, reason }
+            }
+            e => {
+                let path = e.path().unwrap_or_default().to_string();
+                let text = e.to_string();
+                let reason = text
+                    .strip_prefix(&format!("{path}: "))
+                    .unwrap_or(&text)
+                    .to_string();
+                am_core::Error::File { path, reason }
+            }
         }
     }
 }

@@ -704,3 +704,16 @@ fn indices_past_the_data_are_typed_errors() {
     let h = am_paths::hydrogen::HydrogenData::new(vec![0.0; 2 * 3 * 2], 2, 1).unwrap();
     assert!(h.at(1).is_ok() && h.at(2).is_err());
 }
+
+#[test]
+fn conversions_keep_the_file() {
+    let missing = Path::new("/nonexistent/cells.npz");
+    let e = Snapshots::from_npz(missing, "X", "t").unwrap_err();
+    let core: am_core::Error = e.into();
+    let text = core.to_string();
+    assert!(
+        text.starts_with("file `/nonexistent/cells.npz`: "),
+        "{text}"
+    );
+    assert!(!text.contains("file ``"), "{text}");
+}
