@@ -15,6 +15,7 @@
 //!   metadata in the safetensors header);
 //! - [`terms`]: one minibatch of the AM objective resolved per sample, the contract with models
 //!   that compute ∇θ by hand (the fused MLP step);
+//! - [`memory`]: a counting global allocator, to measure the peak bytes of a call;
 //! - [`ot`]: exact optimal transport (network simplex, assignment), shared by metrics and paths.
 //!
 //! Shapes follow one convention: `t` is `(N, 1)`, `x` is `(N, D)`, `s` is `(N, 1)`.
@@ -31,6 +32,7 @@ pub mod diffusion;
 pub mod double_backward;
 pub mod error;
 pub mod marginals;
+pub mod memory;
 pub mod model_file;
 pub mod ot;
 pub mod rng;

@@ -26,13 +26,27 @@ fn io(path: &Path, e: impl std::fmt::Display) -> DataError {
     }
 }
 
+/// The most a gzip member may expand to here: deflate's 1032:1 of the compressed bytes, and
+/// 16 GiB in all (a file that decompresses further is refused, not read into memory).
+fn gzip_limit(compressed: usize) -> u64 {
+    (compressed as u64)
+        .saturating_mul(1032)
+        .saturating_add(1024)
+        .min(16 << 30)
+}
+
 fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
     let raw = std::fs::read(path).map_err(|e| io(path, e))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
+        let limit = gzip_limit(raw.len());
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&raw[..])
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .take(limit + 1)
             .read_to_end(&mut out)
             .map_err(|e| io(path, format!("gzip: {e}")))?;
+        if out.len() as u64 > limit {
+            return Err(io(path, format!("gzip: expands beyond {limit} bytes")));
+        }
         Ok(out)
     } else {
         Ok(raw)
@@ -67,13 +81,14 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
             u32::from_be_bytes([b[4 + 4 * k], b[5 + 4 * k], b[6 + 4 * k], b[7 + 4 * k]]) as usize
         })
         .collect();
-    let count: usize = dims.iter().product();
     let data = &b[4 + 4 * nd..];
-    if data.len() != count {
+    let count = dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+    if count != Some(data.len()) {
         return Err(DataError::Format {
             path: p,
             reason: format!(
-                "IDX dims {dims:?} need {count} bytes, the file has {}",
+                "IDX dims {dims:?} need {} bytes, the file has {}",
+                count.map(|c| c.to_string()).unwrap_or("more than 2⁶⁴".into()),
                 data.len()
             ),
         });

@@ -49,7 +49,7 @@ pub fn parse_npy(bytes: &[u8], path: &str) -> Result<NpyArray, DataError> {
         return Err(format_err(path, "not a .npy file (bad magic)"));
     }
     let major = bytes[6];
-    let (hlen, start) = match major {
+    let (hlen, start): (usize, usize) = match major {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
         2 | 3 => {
             if bytes.len() < 12 {
@@ -63,7 +63,7 @@ pub fn parse_npy(bytes: &[u8], path: &str) -> Result<NpyArray, DataError> {
         v => return Err(format_err(path, format!("unsupported .npy version {v}"))),
     };
     let header = bytes
-        .get(start..start + hlen)
+        .get(start..start.saturating_add(hlen))
         .ok_or_else(|| format_err(path, "truncated header"))?;
     let header = std::str::from_utf8(header).map_err(|_| format_err(path, "header is not text"))?;
     let descr =
@@ -80,6 +80,7 @@ pub fn parse_npy(bytes: &[u8], path: &str) -> Result<NpyArray, DataError> {
         header_field(header, "shape").ok_or_else(|| format_err(path, "header has no 'shape'"))?;
     let close = shape_text
         .find(')')
+        .filter(|&c| c >= 1 && shape_text.starts_with('('))
         .ok_or_else(|| format_err(path, "malformed 'shape'"))?;
     let shape: Vec<usize> = shape_text[1..close]
         .split(',')
@@ -103,18 +104,33 @@ pub fn parse_npy(bytes: &[u8], path: &str) -> Result<NpyArray, DataError> {
         (order, kind, size)
     };
     let big = order == '>';
-    let count: usize = shape.iter().product();
-    let body = &bytes[start + hlen..];
-    if body.len() < count * size {
+    if !matches!(
+        (kind, size),
+        ('f', 4 | 8) | ('i' | 'u', 1 | 2 | 4 | 8) | ('b', 1)
+    ) {
         return Err(format_err(
             path,
-            format!(
-                "data holds {} bytes, shape {shape:?} of `{descr}` needs {}",
-                body.len(),
-                count * size
-            ),
+            format!("unsupported dtype `{descr}` (floats, integers and booleans are read)"),
         ));
     }
+    // the shape's claim is checked against the bytes present before anything is allocated
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, &b| a.checked_mul(b))
+        .and_then(|c| c.checked_mul(size).map(|bytes| (c, bytes)));
+    let body = &bytes[start + hlen..];
+    let count = match count {
+        Some((c, need)) if need <= body.len() => c,
+        _ => {
+            return Err(format_err(
+                path,
+                format!(
+                    "data holds {} bytes, shape {shape:?} of `{descr}` needs more",
+                    body.len()
+                ),
+            ))
+        }
+    };
     let word = |k: usize| -> [u8; 8] {
         let mut w = [0u8; 8];
         let src = &body[k * size..(k + 1) * size];
@@ -143,20 +159,7 @@ pub fn parse_npy(bytes: &[u8], path: &str) -> Result<NpyArray, DataError> {
             _ => return None,
         })
     };
-    if value(0).is_none() && count > 0
-        || !matches!(
-            (kind, size),
-            ('f', 4 | 8) | ('i' | 'u', 1 | 2 | 4 | 8) | ('b', 1)
-        )
-    {
-        return Err(format_err(
-            path,
-            format!("unsupported dtype `{descr}` (floats, integers and booleans are read)"),
-        ));
-    }
-    let stored: Vec<f64> = (0..count)
-        .map(|k| value(k).expect("dtype checked"))
-        .collect();
+    let stored: Vec<f64> = (0..count).map(|k| value(k).unwrap_or(f64::NAN)).collect();
     let data = if fortran && shape.len() > 1 {
         // column-major → row-major
         let nd = shape.len();
@@ -196,9 +199,14 @@ pub fn read_npy(path: &Path) -> Result<NpyArray, DataError> {
     parse_npy(&bytes, &p)
 }
 
+/// The largest `.npz` member read (16 GiB): a cap on what a header may make the reader allocate.
+pub const MAX_MEMBER: u64 = 16 << 30;
+
 /// An open `.npz` archive.
 pub struct Npz {
     path: String,
+    /// The archive's size on disk: no member's compressed bytes can exceed it.
+    file_len: u64,
     archive: zip::ZipArchive<std::io::BufReader<std::fs::File>>,
 }
 
@@ -210,9 +218,14 @@ impl Npz {
             path: p.clone(),
             reason: e.to_string(),
         })?;
+        let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
         let archive = zip::ZipArchive::new(std::io::BufReader::new(file))
             .map_err(|e| format_err(&p, format!("not a .npz (zip) archive: {e}")))?;
-        Ok(Self { path: p, archive })
+        Ok(Self {
+            path: p,
+            file_len,
+            archive,
+        })
     }
 
     /// The array names in the archive.
@@ -239,11 +252,37 @@ impl Npz {
                 key: key.to_string(),
                 available,
             })?;
+        // the member's declared size is a claim: it may not exceed what its compressed bytes
+        // can expand to (deflate: 1032:1; stored: 1:1) nor MAX_MEMBER, and reading stops there
+        let member = format!("{}:{name}", self.path);
+        let ratio = match entry.compression() {
+            zip::CompressionMethod::Stored => 1,
+            _ => 1032,
+        };
+        let limit = entry
+            .compressed_size()
+            .min(self.file_len)
+            .saturating_mul(ratio)
+            .saturating_add(64)
+            .min(MAX_MEMBER);
+        if entry.size() > limit {
+            return Err(format_err(
+                &member,
+                format!(
+                    "declares {} bytes from {} compressed bytes (at most {limit} are possible)",
+                    entry.size(),
+                    entry.compressed_size()
+                ),
+            ));
+        }
         let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry.read_to_end(&mut bytes).map_err(|e| DataError::Io {
-            path: format!("{}:{name}", self.path),
-            reason: e.to_string(),
-        })?;
+        (&mut entry)
+            .take(limit)
+            .read_to_end(&mut bytes)
+            .map_err(|e| DataError::Io {
+                path: member.clone(),
+                reason: e.to_string(),
+            })?;
         parse_npy(&bytes, &format!("{}:{name}", self.path))
     }
 }
