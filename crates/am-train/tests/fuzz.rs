@@ -47,7 +47,11 @@ fn apply(seed: &[u8], m: &Mutation) -> Vec<u8> {
             b.drain(*at..end);
         }
         Mutation::Word(at, v, big) => {
-            let w = if *big { v.to_be_bytes() } else { v.to_le_bytes() };
+            let w = if *big {
+                v.to_be_bytes()
+            } else {
+                v.to_le_bytes()
+            };
             for (k, x) in w.iter().enumerate() {
                 if let Some(slot) = b.get_mut(at + k) {
                     *slot = *x;
@@ -68,7 +72,15 @@ fn apply(seed: &[u8], m: &Mutation) -> Vec<u8> {
 /// Seeded mutations of `seed`; `fields` are (offset, bytes) splices of header fields at extremes.
 fn mutations(seed: &[u8], rng: &mut SeededRng, fields: &[(usize, Vec<u8>)]) -> Vec<Mutation> {
     let n = seed.len().max(1);
-    let extremes = [u32::MAX, u32::MAX - 1, 0x7fff_ffff, 0x8000_0000, 0, 1, 0xffff];
+    let extremes = [
+        u32::MAX,
+        u32::MAX - 1,
+        0x7fff_ffff,
+        0x8000_0000,
+        0,
+        1,
+        0xffff,
+    ];
     let mut out: Vec<Mutation> = fields
         .iter()
         .map(|(at, b)| Mutation::Splice(*at, b.clone()))
@@ -88,7 +100,9 @@ fn mutations(seed: &[u8], rng: &mut SeededRng, fields: &[(usize, Vec<u8>)]) -> V
             3 => Mutation::Delete(at, 1 + rng.below(64)),
             4 => Mutation::Word(at, extremes[rng.below(extremes.len())], rng.below(2) == 0),
             _ => {
-                let (f, b) = &fields[rng.below(fields.len().max(1)).min(fields.len().saturating_sub(1))];
+                let (f, b) = &fields[rng
+                    .below(fields.len().max(1))
+                    .min(fields.len().saturating_sub(1))];
                 let mut b = b.clone();
                 let i = rng.below(b.len().max(1));
                 if let Some(x) = b.get_mut(i) {
@@ -119,7 +133,10 @@ fn fuzz<T, E: std::fmt::Display>(
     mut read: impl FnMut(&Path) -> Result<T, E>,
 ) {
     let mut rng = SeededRng::new(name.len() as u64 * 7919);
-    assert!(read_ok(file, seed, &mut read), "{name}: the seed file itself must read");
+    assert!(
+        read_ok(file, seed, &mut read),
+        "{name}: the seed file itself must read"
+    );
     for m in mutations(seed, &mut rng, fields) {
         let bytes = apply(seed, &m);
         std::fs::write(file, &bytes).unwrap();
@@ -138,11 +155,13 @@ fn fuzz<T, E: std::fmt::Display>(
                     .cloned()
                     .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                report.failures.push(format!("{name}: PANIC `{msg}` on {m:?}"))
+                report
+                    .failures
+                    .push(format!("{name}: PANIC `{msg}` on {m:?}"))
             }
-            Ok(Err(e)) if e.to_string().is_empty() => {
-                report.failures.push(format!("{name}: empty error on {m:?}"))
-            }
+            Ok(Err(e)) if e.to_string().is_empty() => report
+                .failures
+                .push(format!("{name}: empty error on {m:?}")),
             _ => {}
         }
         if peak as f64 > bound {
@@ -160,7 +179,10 @@ fn read_ok<T, E>(file: &Path, seed: &[u8], read: &mut impl FnMut(&Path) -> Resul
 }
 
 fn npy_bytes(descr: &str, fortran: bool, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}", if fortran { "True" } else { "False" });
+    let mut h = format!(
+        "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape}, }}",
+        if fortran { "True" } else { "False" }
+    );
     while (10 + h.len() + 1) % 64 != 0 {
         h.push(' ');
     }
@@ -268,19 +290,40 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
     };
 
     // npy: f8 C-order and i4 Fortran-order
-    let f8: Vec<u8> = (0..6).flat_map(|k| (k as f64 * 0.5).to_le_bytes()).collect();
+    let f8: Vec<u8> = (0..6)
+        .flat_map(|k| (k as f64 * 0.5).to_le_bytes())
+        .collect();
     let i4: Vec<u8> = (0..6).flat_map(|k| (k as i32).to_le_bytes()).collect();
     for (tag, seed) in [
         ("npy f8", npy_bytes("<f8", false, "(3, 2)", &f8)),
-        ("npy i4 fortran", npy_bytes(">i4", true, "(2, 3)", &i4.iter().rev().copied().collect::<Vec<_>>())),
+        (
+            "npy i4 fortran",
+            npy_bytes(
+                ">i4",
+                true,
+                "(2, 3)",
+                &i4.iter().rev().copied().collect::<Vec<_>>(),
+            ),
+        ),
     ] {
         let fields = npy_fields(&seed);
-        fuzz(tag, &seed, &file("a.npy"), &fields, 40.0, &mut report, read_npy);
+        fuzz(
+            tag,
+            &seed,
+            &file("a.npy"),
+            &fields,
+            40.0,
+            &mut report,
+            read_npy,
+        );
     }
 
     // npz, stored and deflated: X (6, 2) f8, t (6,) i8
     let x: Vec<u8> = (0..12).flat_map(|k| (k as f64).to_le_bytes()).collect();
-    let t: Vec<u8> = [0i64, 0, 1, 1, 2, 2].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let t: Vec<u8> = [0i64, 0, 1, 1, 2, 2]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     let members = vec![
         ("X.npy", npy_bytes("<f8", false, "(6, 2)", &x)),
         ("t.npy", npy_bytes("<i8", false, "(6,)", &t)),
@@ -293,16 +336,30 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
         let seed = zip_bytes(&members, method);
         let mut fields = zip_fields(&seed);
         fields.extend(npy_fields(&seed));
-        fuzz(tag, &seed, &file("a.npz"), &fields, factor, &mut report, |p| {
-            Snapshots::from_npz(p, "X", "t")
-        });
-        fuzz(&format!("{tag} members"), &seed, &file("b.npz"), &fields, factor, &mut report, |p| {
-            let mut z = Npz::open(p)?;
-            for k in z.keys() {
-                let _ = z.array(&k);
-            }
-            z.array("X")
-        });
+        fuzz(
+            tag,
+            &seed,
+            &file("a.npz"),
+            &fields,
+            factor,
+            &mut report,
+            |p| Snapshots::from_npz(p, "X", "t"),
+        );
+        fuzz(
+            &format!("{tag} members"),
+            &seed,
+            &file("b.npz"),
+            &fields,
+            factor,
+            &mut report,
+            |p| {
+                let mut z = Npz::open(p)?;
+                for k in z.keys() {
+                    let _ = z.array(&k);
+                }
+                z.array("X")
+            },
+        );
     }
 
     // csv with a header and a time column
@@ -312,7 +369,15 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
         time: TimeColumn::Name("t".into()),
         drop_bad_rows: false,
     };
-    fuzz("csv", &csv, &file("a.csv"), &[(0, b"\xff\xfe,".to_vec()), (7, b"nan,inf,-0".to_vec())], 40.0, &mut report, |p| read_csv(p, &spec));
+    fuzz(
+        "csv",
+        &csv,
+        &file("a.csv"),
+        &[(0, b"\xff\xfe,".to_vec()), (7, b"nan,inf,-0".to_vec())],
+        40.0,
+        &mut report,
+        |p| read_csv(p, &spec),
+    );
 
     // IDX images (3 × 2 × 2) and labels, plain and gzipped
     let mut idx = vec![0, 0, 8, 3];
@@ -328,13 +393,32 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
         (3, vec![0xff]),
         (4, u32::MAX.to_be_bytes().to_vec()),
         (8, u32::MAX.to_be_bytes().to_vec()),
-        (4, vec![0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+        (
+            4,
+            vec![
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            ],
+        ),
     ];
-    fuzz("idx", &idx, &file("a.idx"), &idx_fields, 40.0, &mut report, read_idx);
+    fuzz(
+        "idx",
+        &idx,
+        &file("a.idx"),
+        &idx_fields,
+        40.0,
+        &mut report,
+        read_idx,
+    );
     let labels_path = file("labels.idx");
-    fuzz("idx images", &idx, &file("b.idx"), &idx_fields, 40.0, &mut report, |p| {
-        ImageSet::from_idx(p, &labels_path)
-    });
+    fuzz(
+        "idx images",
+        &idx,
+        &file("b.idx"),
+        &idx_fields,
+        40.0,
+        &mut report,
+        |p| ImageSet::from_idx(p, &labels_path),
+    );
     let gzipped = gz(&idx);
     let n = gzipped.len();
     let gz_fields = vec![
@@ -342,7 +426,15 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
         (3, vec![0xff]),
         (10, vec![0; 4]),
     ];
-    fuzz("idx gz", &gzipped, &file("a.idx.gz"), &gz_fields, 2_000.0, &mut report, read_idx);
+    fuzz(
+        "idx gz",
+        &gzipped,
+        &file("a.idx.gz"),
+        &gz_fields,
+        2_000.0,
+        &mut report,
+        read_idx,
+    );
 
     // CIFAR-10 binary: two records
     let mut cifar = Vec::new();
@@ -350,14 +442,31 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
         cifar.push(label);
         cifar.extend((0..3072).map(|k| (k % 251) as u8));
     }
-    fuzz("cifar", &cifar, &file("a.bin"), &[(0, vec![10]), (3073, vec![255])], 40.0, &mut report, |p| {
-        ImageSet::from_cifar_bin(&[p])
-    });
+    fuzz(
+        "cifar",
+        &cifar,
+        &file("a.bin"),
+        &[(0, vec![10]), (3073, vec![255])],
+        40.0,
+        &mut report,
+        |p| ImageSet::from_cifar_bin(&[p]),
+    );
 
     // the 8×8 digits csv, gzipped
-    let row: String = (0..64).map(|k| (k % 17).to_string()).collect::<Vec<_>>().join(",");
+    let row: String = (0..64)
+        .map(|k| (k % 17).to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let digits = gz(format!("{row},3\n{row},7\n").as_bytes());
-    fuzz("digits gz", &digits, &file("d.csv.gz"), &[(digits.len() - 4, u32::MAX.to_le_bytes().to_vec())], 2_000.0, &mut report, ImageSet::from_digits_csv);
+    fuzz(
+        "digits gz",
+        &digits,
+        &file("d.csv.gz"),
+        &[(digits.len() - 4, u32::MAX.to_le_bytes().to_vec())],
+        2_000.0,
+        &mut report,
+        ImageSet::from_digits_csv,
+    );
 
     model_files(&dir, &mut report);
 
@@ -419,7 +528,9 @@ fn model_files(dir: &Path, report: &mut Report) {
     fuzz("model file", &seed, &target, &fields, 40.0, report, |p| {
         ModelFile::load(p, "mlp", &Device::Cpu)
     });
-    fuzz("Mlp::load", &seed, &target, &fields, 40.0, report, |p| Mlp::load(p, &Device::Cpu));
+    fuzz("Mlp::load", &seed, &target, &fields, 40.0, report, |p| {
+        Mlp::load(p, &Device::Cpu)
+    });
     // a snapshot model: the preprocessing, dynamics and left-out point in the metadata
     let snap = am_train::snapshots::SnapshotModel {
         mlp: mlp.clone(),
@@ -450,16 +561,26 @@ fn model_files(dir: &Path, report: &mut Report) {
             snap_fields.push((at, text.to_vec()));
         }
     }
-    assert!(snap_fields.len() > fields.len(), "the metadata fields are found");
-    fuzz("SnapshotModel::load", &snap_seed, &target, &snap_fields, 40.0, report, |p| {
-        am_train::snapshots::SnapshotModel::load(p, &Device::Cpu).map(|_| ())
-    });
+    assert!(
+        snap_fields.len() > fields.len(),
+        "the metadata fields are found"
+    );
+    fuzz(
+        "SnapshotModel::load",
+        &snap_seed,
+        &target,
+        &snap_fields,
+        40.0,
+        report,
+        |p| am_train::snapshots::SnapshotModel::load(p, &Device::Cpu).map(|_| ()),
+    );
     // a trainer checkpoint
     use am_objectives::{ActionMatching, AmConfig};
     use am_train::{EngineChoice, MlpEngine, TrainConfig, Trainer};
     let objective = ActionMatching::new(AmConfig::default()).unwrap();
     let config = TrainConfig::new(2, 8, 1e-3);
-    let (engine, _) = MlpEngine::new(mlp.clone(), &objective, config.adam, EngineChoice::Fused).unwrap();
+    let (engine, _) =
+        MlpEngine::new(mlp.clone(), &objective, config.adam, EngineChoice::Fused).unwrap();
     let mut trainer = Trainer::new(engine, objective.clone(), config.clone()).unwrap();
     let ckpt = dir.join("ck.safetensors");
     trainer.save_checkpoint(&ckpt).unwrap();
@@ -468,6 +589,10 @@ fn model_files(dir: &Path, report: &mut Report) {
     for at in find_all(&seed, br#"am.step":""#) {
         fields.push((at + 10, b"99999999999999999999999".to_vec()));
     }
-    fuzz("checkpoint", &seed, &target, &fields, 40.0, report, |p| Checkpoint::load(p, &Device::Cpu));
-    fuzz("resume", &seed, &target, &fields, 40.0, report, |p| trainer.resume(p));
+    fuzz("checkpoint", &seed, &target, &fields, 40.0, report, |p| {
+        Checkpoint::load(p, &Device::Cpu)
+    });
+    fuzz("resume", &seed, &target, &fields, 40.0, report, |p| {
+        trainer.resume(p)
+    });
 }

@@ -88,7 +88,9 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
             path: p,
             reason: format!(
                 "IDX dims {dims:?} need {} bytes, the file has {}",
-                count.map(|c| c.to_string()).unwrap_or("more than 2⁶⁴".into()),
+                count
+                    .map(|c| c.to_string())
+                    .unwrap_or("more than 2⁶⁴".into()),
                 data.len()
             ),
         });
