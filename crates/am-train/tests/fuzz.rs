@@ -293,7 +293,7 @@ fn no_reader_panics_or_overallocates_on_damaged_files() {
     let f8: Vec<u8> = (0..6)
         .flat_map(|k| (k as f64 * 0.5).to_le_bytes())
         .collect();
-    let i4: Vec<u8> = (0..6).flat_map(|k| (k as i32).to_le_bytes()).collect();
+    let i4: Vec<u8> = (0..6i32).flat_map(|k| k.to_le_bytes()).collect();
     for (tag, seed) in [
         ("npy f8", npy_bytes("<f8", false, "(3, 2)", &f8)),
         (
