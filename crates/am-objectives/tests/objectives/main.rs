@@ -6,5 +6,6 @@ mod fused;
 mod gradients;
 mod learning;
 mod masses;
+mod properties;
 mod time_samplers;
 mod validation;
