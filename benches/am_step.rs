@@ -1,5 +1,5 @@
 //! One Action Matching training step (three forwards, input derivatives, ∇θ, Adam), the setting
-//! of `../shared/bench/am_step_{torch,jax}.py`: MLP 5 hidden layers × 256 on [t, x], SiLU, scalar
+//! of `benches/ref/am_step_{torch,jax}.py`: MLP 5 hidden layers × 256 on [t, x], SiLU, scalar
 //! output, f32, batch B per term; x₀ ~ N(0, I), x₁ ~ N(2, 0.5²I), x_t = (1 − t)x₀ + t·x₁.
 //!
 //! Three paths: `fused` (the hand-derived host step of `am_models::fused`, the default), the

@@ -1,7 +1,7 @@
 """Entropic AM training step in PyTorch or JAX, for the side-by-side comparison (our own script;
 the shared reference scripts cover deterministic AM only).
 
-Same model and batch as ../shared/bench/am_step_{torch,jax}.py: MLP on [t, x], `layers` hidden
+Same model and batch as benches/ref/am_step_{torch,jax}.py: MLP on [t, x], `layers` hidden
 SiLU layers of width `hidden`, scalar out; x0 ~ N(0, I), x1 ~ N(2, 0.25 I), x_t linear.
 L = mean s(0,x0) - mean s(1,x1) + mean(½|∇s|² + ∂t s + ε²/2 Δs) with the exact Laplacian
 (d Hessian-diagonal terms), then an Adam step. Prints `ROW ...` lines like the shared scripts.

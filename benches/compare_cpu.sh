@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One side-by-side CPU run of an AM training step: this project's criterion bench (the fused
 # step, the generic explicit path and candle's double backward) beside
-# ../shared/bench/am_step_torch.py and am_step_jax.py (and benches/am_step_entropic_ref.py for
+# benches/ref/am_step_torch.py and am_step_jax.py (and benches/am_step_entropic_ref.py for
 # entropic AM), each pinned with taskset to the same cores and thread counts; first the peak of
 # the matrix kernel (a 4096³ product). Writes benches/out/rows.txt; the table in
 # docs/performance.md is made from it.
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${1:-python3}
-SHARED=${SHARED:-../shared/bench}
+SHARED=${SHARED:-$(dirname "$0")/ref}
 OUT=benches/out
 mkdir -p "$OUT"
 : > "$OUT/rows.txt"

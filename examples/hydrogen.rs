@@ -6,7 +6,7 @@
 //! |ψ(·, 0)|² (Metropolis–Hastings) moved by v = ∇arg ψ (Euler, dt = 14) give the data, time
 //! normalised to [0, 1]. AM learns s(t, x) = ½‖x − h(t, x)‖² (h: 4 × 256 SiLU) with Eq. 7;
 //! its particles follow ∇s (Eq. 8, Euler, dt = 1/1000) from the test set's t = 0 particles.
-//! The metric (REFERENCES.md): unbiased MMD² with k = Σ_{j=1..3} exp(−α‖x − x′‖²), α = 1e-4,
+//! The metric (docs/references.md): unbiased MMD² with k = Σ_{j=1..3} exp(−α‖x − x′‖²), α = 1e-4,
 //! between those particles and the test set's true particles (coupled: same t = 0 points),
 //! 5,000 each, at t = 0.1 … 1; "average MMD" = mean of |MMD²|. Beside it: the same against an
 //! independent true set with its noise floor, and ‖∇s − T·v‖/‖T·v‖ (∇s* = T·∇arg ψ).

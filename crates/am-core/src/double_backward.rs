@@ -14,10 +14,17 @@ use crate::{DType, Device, Error, Result, Var};
 /// The environment variable candle reads.
 pub const ENV_VAR: &str = "CANDLE_GRAD_DO_NOT_DETACH";
 
-/// Turns on candle's second-order gradients for every thread that has not yet run a backward.
+/// Turns on candle's second-order gradients for every thread that has not yet run a backward, by
+/// setting the process environment variable [`ENV_VAR`] (candle offers no other switch).
 ///
-/// Call it at the start of `main` (before spawning threads, before any `backward()`); a thread
-/// that already ran a backward keeps its old setting, which [`probe`] detects.
+/// **This changes the whole process**: every later backward on every thread keeps its graph and
+/// runs 40–50 % slower, and child processes inherit the variable. No function of this workspace
+/// calls it: only a program (its `main`) should, and only when it trains a model whose
+/// derivatives need double backward (`Derivation::DoubleBackward`; the MLP's default explicit
+/// derivatives never do). Call it first thing in `main`, before spawning threads and before any
+/// `backward()`, because setting environment variables while other threads read them is not
+/// thread-safe; a thread that already ran a backward keeps its old setting, which [`probe`]
+/// detects.
 pub fn enable() {
     std::env::set_var(ENV_VAR, "1");
 }

@@ -1,4 +1,4 @@
-//! Exact oracles for paths in one dimension (ORACLES.md, App. E.3).
+//! Exact oracles for paths in one dimension (docs/oracles.md, App. E.3).
 //!
 //! - Any 1-D path: the AM velocity is v*_t(x) = −∂t F_t(x) / q_t(x), F the CDF (the unique
 //!   solution of the continuity equation with q v → 0 at infinity).

@@ -7,10 +7,12 @@
 //! and DAZ set (as XLA does on CPU), restored when the guard drops. Only the calling thread is
 //! affected; every thread that runs a pass takes its own guard.
 
-/// Sets FTZ and DAZ on this thread until dropped (a no-op off x86-64).
+/// Sets FTZ and DAZ on this thread until dropped (a no-op off x86-64). It is `!Send` (the raw
+/// pointer marker), so it is dropped — and MXCSR restored — on the thread that created it.
 pub(crate) struct FlushDenormals {
     #[cfg(target_arch = "x86_64")]
     saved: u32,
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -24,7 +26,10 @@ impl FlushDenormals {
         // floating-point values (SSE2, always present on x86-64); `drop` restores the old value.
         let saved = unsafe { std::arch::x86_64::_mm_getcsr() };
         unsafe { std::arch::x86_64::_mm_setcsr(saved | Self::FTZ | Self::DAZ) };
-        Self { saved }
+        Self {
+            saved,
+            _not_send: std::marker::PhantomData,
+        }
     }
 }
 
@@ -40,13 +45,27 @@ impl Drop for FlushDenormals {
 #[cfg(not(target_arch = "x86_64"))]
 impl FlushDenormals {
     pub(crate) fn new() -> Self {
-        Self {}
+        Self {
+            _not_send: std::marker::PhantomData,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::FlushDenormals;
+
+    /// The guard must not cross threads (it restores this thread's MXCSR).
+    #[allow(dead_code)]
+    fn is_not_send() {
+        trait AmbiguousIfSend<A> {
+            fn some_item() {}
+        }
+        impl<T: ?Sized> AmbiguousIfSend<()> for T {}
+        impl<T: ?Sized + Send> AmbiguousIfSend<u8> for T {}
+        // compiles only if FlushDenormals is !Send (otherwise the call is ambiguous)
+        <FlushDenormals as AmbiguousIfSend<_>>::some_item();
+    }
 
     #[test]
     fn subnormals_flush_inside_the_guard_and_not_after() {

@@ -5,7 +5,7 @@ use nalgebra::DMatrix;
 /// Solves the weighted Lyapunov equation in the eigenbasis of Σ = VΛVᵀ:
 /// X′_ij = R′_ij / w(ℓ_i, ℓ_j), X = V X′ Vᵀ, with R′ = VᵀRV.
 ///
-/// - w = ℓ_i + ℓ_j solves XΣ + ΣX = R (the deterministic action, ORACLES.md);
+/// - w = ℓ_i + ℓ_j solves XΣ + ΣX = R (the deterministic action, docs/oracles.md);
 /// - w = ℓ_i + ℓ_j + λℓ_iℓ_j solves ΣX + XΣ + λΣXΣ = R (the unbalanced action).
 pub fn solve_weighted_lyapunov(
     sigma: &DMatrix<f64>,

@@ -1,4 +1,4 @@
-//! The exact actions of a Gaussian path (ORACLES.md) and their energies.
+//! The exact actions of a Gaussian path (docs/oracles.md) and their energies.
 
 use super::linalg::{solve_weighted_lyapunov, sym_sqrt};
 use super::{GaussianPath, Quadratic, QuadraticAction};

@@ -200,7 +200,7 @@ fn weighted_objective_identity() {
     }
 }
 
-/// The isotropic formulas of ORACLES.md agree with the general (eigenbasis) solutions.
+/// The isotropic formulas of docs/oracles.md agree with the general (eigenbasis) solutions.
 #[test]
 fn isotropic_closed_forms() {
     let path = GaussianPath::moving_and_scaling();

@@ -76,7 +76,7 @@ fn the_velocity_solves_the_continuity_equation_and_matches_the_gaussian_oracle()
 
 #[test]
 fn the_tridiagonal_unbalanced_action_matches_the_isotropic_closed_form() {
-    // N(μ_t, γ_t²) in 1-D with μ = 2t, γ = 1 + t: ŝ = ½Ây² + b̂y + ĉ (ORACLES.md, d = 1)
+    // N(μ_t, γ_t²) in 1-D with μ = 2t, γ = 1 + t: ŝ = ½Ây² + b̂y + ĉ (docs/oracles.md, d = 1)
     let (t, lambda) = (0.4, 0.8);
     let (mu, g, mud, gd) = (2.0 * t, 1.0 + t, 2.0, 1.0);
     let path = Mixture1d::new(vec![|t| [1.0, 0.0, 2.0 * t, 2.0, 1.0 + t, 1.0]]).unwrap();
