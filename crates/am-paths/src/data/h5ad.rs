@@ -22,8 +22,39 @@ fn fmt_err(path: &str, what: impl std::fmt::Display) -> DataError {
     }
 }
 
+/// The most values a matrix may hold here (2 GiB as f64): a dataset declared larger (HDF5 lets a
+/// tiny file declare a huge dataset of fill values) or a CSR shape beyond it is refused.
+pub const MAX_VALUES: usize = 1 << 28;
+
 fn read_f64(ds: &hdf5::Dataset, path: &str, name: &str) -> Result<Vec<f64>, DataError> {
+    let size = ds.shape().iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+    if size.is_none_or(|n| n > MAX_VALUES) {
+        return Err(fmt_err(
+            path,
+            format!(
+                "`{name}` declares shape {:?}, more than {MAX_VALUES} values",
+                ds.shape()
+            ),
+        ));
+    }
     ds.read_raw::<f64>()
+        .map_err(|e| fmt_err(path, format!("`{name}`: {e}")))
+}
+
+fn read_i64(
+    ds: hdf5::Result<hdf5::Dataset>,
+    path: &str,
+    name: &str,
+) -> Result<Vec<i64>, DataError> {
+    let ds = ds.map_err(|e| fmt_err(path, format!("`{name}`: {e}")))?;
+    let size = ds.shape().iter().try_fold(1usize, |a, &b| a.checked_mul(b));
+    if size.is_none_or(|n| n > MAX_VALUES) {
+        return Err(fmt_err(
+            path,
+            format!("`{name}` declares more than {MAX_VALUES} values"),
+        ));
+    }
+    ds.read_raw::<i64>()
         .map_err(|e| fmt_err(path, format!("`{name}`: {e}")))
 }
 
@@ -83,30 +114,48 @@ pub fn read_h5ad(path: &Path, matrix: &H5adMatrix, time_key: &str) -> Result<Sna
                     .attr("shape")
                     .and_then(|a| a.read_raw::<i64>())
                     .map_err(|e| fmt_err(&p, format!("`X` shape: {e}")))?;
-                let (n, d) = (shape[0] as usize, shape[1] as usize);
+                let (n, d) = match shape[..] {
+                    [n, d] if n >= 0 && d > 0 => (n as usize, d as usize),
+                    _ => {
+                        return Err(DataError::Shape {
+                            path: p,
+                            reason: format!("`X` shape attribute {shape:?} is not (N, D)"),
+                        })
+                    }
+                };
+                if n.checked_mul(d).is_none_or(|v| v > MAX_VALUES) {
+                    return Err(DataError::Shape {
+                        path: p,
+                        reason: format!(
+                            "`X` is ({n}, {d}): more than {MAX_VALUES} values dense; read a reduction from obsm instead"
+                        ),
+                    });
+                }
                 let data = read_f64(
                     &g.dataset("data").map_err(|e| fmt_err(&p, e))?,
                     &p,
                     "X/data",
                 )?;
-                let indices: Vec<i64> = g
-                    .dataset("indices")
-                    .and_then(|s| s.read_raw::<i64>())
-                    .map_err(|e| fmt_err(&p, format!("`X/indices`: {e}")))?;
-                let indptr: Vec<i64> = g
-                    .dataset("indptr")
-                    .and_then(|s| s.read_raw::<i64>())
-                    .map_err(|e| fmt_err(&p, format!("`X/indptr`: {e}")))?;
-                if indptr.len() != n + 1 || data.len() != indices.len() {
+                let indices = read_i64(g.dataset("indices"), &p, "X/indices")?;
+                let indptr = read_i64(g.dataset("indptr"), &p, "X/indptr")?;
+                let nnz = data.len() as i64;
+                if indptr.len() != n + 1
+                    || data.len() != indices.len()
+                    || indptr.first() != Some(&0)
+                    || indptr.last() != Some(&nnz)
+                    || indptr.windows(2).any(|w| w[1] < w[0])
+                {
                     return Err(DataError::Shape {
                         path: p,
-                        reason: format!("CSR arrays do not fit shape ({n}, {d})"),
+                        reason: format!(
+                            "CSR arrays do not fit shape ({n}, {d}): indptr must run from 0 to nnz = {nnz}, non-decreasing, with N + 1 entries"
+                        ),
                     });
                 }
                 let mut dense = vec![0.0; n * d];
                 for i in 0..n {
                     for k in indptr[i] as usize..indptr[i + 1] as usize {
-                        let j = indices[k] as usize;
+                        let j = usize::try_from(indices[k]).unwrap_or(usize::MAX);
                         if j >= d {
                             return Err(DataError::Shape {
                                 path: p,
@@ -130,10 +179,7 @@ pub fn read_h5ad(path: &Path, matrix: &H5adMatrix, time_key: &str) -> Result<Sna
     let labels: Vec<f64> = if let Ok(ds) = file.dataset(&name) {
         read_f64(&ds, &p, &name)?
     } else if let Ok(g) = file.group(&name) {
-        let codes: Vec<i64> = g
-            .dataset("codes")
-            .and_then(|s| s.read_raw::<i64>())
-            .map_err(|e| fmt_err(&p, format!("`{name}/codes`: {e}")))?;
+        let codes = read_i64(g.dataset("codes"), &p, &format!("{name}/codes"))?;
         let cats: Vec<String> = g
             .dataset("categories")
             .and_then(|s| s.read_raw::<hdf5::types::VarLenUnicode>())

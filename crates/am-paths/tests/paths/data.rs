@@ -717,3 +717,394 @@ fn conversions_keep_the_file() {
     );
     assert!(!text.contains("file ``"), "{text}");
 }
+
+/// Semantic mutations of AnnData files written by a valid writer (the HDF5 library itself is not
+/// ours to fuzz byte by byte): wrong shapes, missing keys, bad types, impossible CSR arrays,
+/// declared sizes far beyond the data. Every one is `Ok` or a typed error, never a panic.
+#[cfg(feature = "h5ad")]
+#[test]
+fn h5ad_semantic_mutations_are_typed_errors() {
+    use am_paths::data::h5ad::{read_h5ad, H5adMatrix};
+    use hdf5::types::VarLenUnicode;
+    use hdf5_metno as hdf5;
+
+    /// What one file holds; every field can be made wrong.
+    #[derive(Clone)]
+    struct Spec {
+        csr: bool,
+        shape_attr: Vec<i64>,
+        data: Vec<f64>,
+        indices: Vec<i64>,
+        indptr: Vec<i64>,
+        dense_shape: Vec<usize>,
+        encoding: &'static str,
+        day: Option<Vec<f64>>,
+        codes: Option<Vec<i64>>,
+        categories: Vec<&'static str>,
+        pca_shape: Vec<usize>,
+        string_x: bool,
+    }
+    let (n, d) = (6usize, 3usize);
+    let dense: Vec<f64> = (0..n * d).map(|k| (k % 4) as f64).collect();
+    let (mut data, mut indices, mut indptr) = (Vec::new(), Vec::new(), vec![0i64]);
+    for i in 0..n {
+        for j in 0..d {
+            if dense[i * d + j] != 0.0 {
+                data.push(dense[i * d + j]);
+                indices.push(j as i64);
+            }
+        }
+        indptr.push(data.len() as i64);
+    }
+    let good = Spec {
+        csr: true,
+        shape_attr: vec![n as i64, d as i64],
+        data,
+        indices,
+        indptr,
+        dense_shape: vec![n, d],
+        encoding: "csr_matrix",
+        day: Some(vec![0.0, 0.0, 1.0, 1.0, 2.0, 2.0]),
+        codes: Some(vec![0, 0, 1, 1, 2, 2]),
+        categories: vec!["0", "3", "7"],
+        pca_shape: vec![n, 2],
+        string_x: false,
+    };
+    let write = |path: &Path, s: &Spec| -> hdf5::Result<()> {
+        let f = hdf5::File::create(path)?;
+        if s.string_x {
+            let v: Vec<VarLenUnicode> = (0..n).map(|_| "x".parse().unwrap()).collect();
+            f.new_dataset::<VarLenUnicode>()
+                .shape(n)
+                .create("X")?
+                .write_raw(&v)?;
+        } else if s.csr {
+            let g = f.create_group("X")?;
+            let enc: VarLenUnicode = s.encoding.parse().unwrap();
+            g.new_attr::<VarLenUnicode>()
+                .create("encoding-type")?
+                .write_scalar(&enc)?;
+            g.new_attr::<i64>()
+                .shape(s.shape_attr.len())
+                .create("shape")?
+                .write_raw(&s.shape_attr)?;
+            g.new_dataset::<f64>()
+                .shape(s.data.len())
+                .create("data")?
+                .write_raw(&s.data)?;
+            g.new_dataset::<i64>()
+                .shape(s.indices.len())
+                .create("indices")?
+                .write_raw(&s.indices)?;
+            g.new_dataset::<i64>()
+                .shape(s.indptr.len())
+                .create("indptr")?
+                .write_raw(&s.indptr)?;
+        } else {
+            let ds = f
+                .new_dataset::<f64>()
+                .shape(s.dense_shape.clone())
+                .create("X")?;
+            let count: usize = s.dense_shape.iter().product();
+            if count == dense.len() {
+                ds.write_raw(&dense)?;
+            }
+        }
+        let obs = f.create_group("obs")?;
+        if let Some(day) = &s.day {
+            obs.new_dataset::<f64>()
+                .shape(day.len())
+                .create("day")?
+                .write_raw(day)?;
+        }
+        if let Some(codes) = &s.codes {
+            let g = obs.create_group("stage")?;
+            g.new_dataset::<i64>()
+                .shape(codes.len())
+                .create("codes")?
+                .write_raw(codes)?;
+            let cats: Vec<VarLenUnicode> =
+                s.categories.iter().map(|c| c.parse().unwrap()).collect();
+            g.new_dataset::<VarLenUnicode>()
+                .shape(cats.len())
+                .create("categories")?
+                .write_raw(&cats)?;
+        }
+        let obsm = f.create_group("obsm")?;
+        obsm.new_dataset::<f64>()
+            .shape(s.pca_shape.clone())
+            .create("X_pca")?;
+        Ok(())
+    };
+    let mutants: Vec<(&str, &str, Spec)> = vec![
+        ("valid", "none", good.clone()),
+        (
+            "dense",
+            "none",
+            Spec {
+                csr: false,
+                ..good.clone()
+            },
+        ),
+        (
+            "shape attr of one entry",
+            "X",
+            Spec {
+                shape_attr: vec![6],
+                ..good.clone()
+            },
+        ),
+        (
+            "empty shape attr",
+            "X",
+            Spec {
+                shape_attr: vec![],
+                ..good.clone()
+            },
+        ),
+        (
+            "negative shape",
+            "X",
+            Spec {
+                shape_attr: vec![-6, 3],
+                ..good.clone()
+            },
+        ),
+        (
+            "huge shape",
+            "X",
+            Spec {
+                shape_attr: vec![i64::MAX, i64::MAX],
+                ..good.clone()
+            },
+        ),
+        (
+            "terabyte shape",
+            "X",
+            Spec {
+                shape_attr: vec![1 << 20, 1 << 20],
+                ..good.clone()
+            },
+        ),
+        (
+            "zero columns",
+            "X",
+            Spec {
+                shape_attr: vec![6, 0],
+                ..good.clone()
+            },
+        ),
+        (
+            "indptr short",
+            "X",
+            Spec {
+                indptr: good.indptr[..3].to_vec(),
+                ..good.clone()
+            },
+        ),
+        (
+            "indptr past nnz",
+            "X",
+            Spec {
+                indptr: good.indptr.iter().map(|v| v * 100).collect(),
+                ..good.clone()
+            },
+        ),
+        (
+            "indptr negative",
+            "X",
+            Spec {
+                indptr: good.indptr.iter().map(|v| -v).collect(),
+                ..good.clone()
+            },
+        ),
+        (
+            "indptr decreasing",
+            "X",
+            Spec {
+                indptr: good.indptr.iter().rev().copied().collect(),
+                ..good.clone()
+            },
+        ),
+        (
+            "indices out of range",
+            "X",
+            Spec {
+                indices: good.indices.iter().map(|v| v + 7).collect(),
+                ..good.clone()
+            },
+        ),
+        (
+            "indices negative",
+            "X",
+            Spec {
+                indices: good.indices.iter().map(|v| -1 - v).collect(),
+                ..good.clone()
+            },
+        ),
+        (
+            "data shorter than indices",
+            "X",
+            Spec {
+                data: good.data[1..].to_vec(),
+                ..good.clone()
+            },
+        ),
+        (
+            "unknown encoding",
+            "X",
+            Spec {
+                encoding: "csc_matrix",
+                ..good.clone()
+            },
+        ),
+        (
+            "dense declared huge (fill values)",
+            "X",
+            Spec {
+                csr: false,
+                dense_shape: vec![1 << 20, 1 << 20],
+                ..good.clone()
+            },
+        ),
+        (
+            "dense 3-D",
+            "X",
+            Spec {
+                csr: false,
+                dense_shape: vec![2, 3, 3],
+                ..good.clone()
+            },
+        ),
+        (
+            "X of strings",
+            "X",
+            Spec {
+                string_x: true,
+                ..good.clone()
+            },
+        ),
+        (
+            "no time column",
+            "day+stage",
+            Spec {
+                day: None,
+                codes: None,
+                ..good.clone()
+            },
+        ),
+        (
+            "time column too short",
+            "day",
+            Spec {
+                day: Some(vec![0.0, 1.0]),
+                ..good.clone()
+            },
+        ),
+        (
+            "non-finite times",
+            "day",
+            Spec {
+                day: Some(vec![0.0, f64::NAN, 1.0, 1.0, 2.0, f64::INFINITY]),
+                ..good.clone()
+            },
+        ),
+        (
+            "one time point",
+            "day",
+            Spec {
+                day: Some(vec![1.0; 6]),
+                ..good.clone()
+            },
+        ),
+        (
+            "codes out of range",
+            "stage",
+            Spec {
+                codes: Some(vec![0, 0, 9, 1, -4, 2]),
+                ..good.clone()
+            },
+        ),
+        (
+            "no categories",
+            "stage",
+            Spec {
+                categories: vec![],
+                ..good.clone()
+            },
+        ),
+        (
+            "obsm 1-D",
+            "obsm",
+            Spec {
+                pca_shape: vec![6],
+                ..good.clone()
+            },
+        ),
+        (
+            "obsm too few rows",
+            "obsm",
+            Spec {
+                pca_shape: vec![2, 2],
+                ..good.clone()
+            },
+        ),
+        (
+            "obsm declared huge",
+            "obsm",
+            Spec {
+                pca_shape: vec![1 << 30, 1 << 10],
+                ..good.clone()
+            },
+        ),
+    ];
+    let dir = std::env::temp_dir().join(format!("am-h5ad-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let reads: [(&str, H5adMatrix, &str); 4] = [
+        ("X/day", H5adMatrix::X, "day"),
+        ("X/stage", H5adMatrix::X, "stage"),
+        ("obsm/day", H5adMatrix::Obsm("X_pca".into()), "day"),
+        ("X/missing", H5adMatrix::X, "hour"),
+    ];
+    let mut failures = Vec::new();
+    // which part of the file a read uses: a mutation of that part must be refused
+    let uses = |what: &str, part: &str| match part {
+        "X" => what.starts_with("X/"),
+        "obsm" => what.starts_with("obsm/"),
+        "day" => what.ends_with("/day"),
+        "stage" => what.ends_with("/stage"),
+        "day+stage" => what.ends_with("/day") || what.ends_with("/stage"),
+        _ => false,
+    };
+    for (name, part, spec) in &mutants {
+        let path = dir.join(format!("{}.h5ad", name.replace(' ', "_")));
+        write(&path, spec).unwrap_or_else(|e| panic!("{name}: the writer refused: {e}"));
+        for (what, matrix, key) in &reads {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                read_h5ad(&path, matrix, key)
+            }));
+            match out {
+                Err(_) => failures.push(format!("{name} ({what}): PANIC")),
+                Ok(Err(e)) => {
+                    let text = e.to_string();
+                    if !text.contains(".h5ad") {
+                        failures.push(format!("{name} ({what}): error without the file: {text}"));
+                    }
+                }
+                Ok(Ok(s)) => {
+                    if uses(what, part) || *what == "X/missing" {
+                        failures.push(format!(
+                            "{name} ({what}): accepted ({} cells)",
+                            s.counts().iter().sum::<usize>()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // the valid file reads both ways, with numeric categories as times
+    let s = read_h5ad(&dir.join("valid.h5ad"), &H5adMatrix::X, "stage").unwrap();
+    assert_eq!(s.times(), &[0.0, 3.0, 7.0]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
