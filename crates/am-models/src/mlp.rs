@@ -244,8 +244,29 @@ impl Mlp {
     /// [`Mlp::save`] with free metadata (e.g. the data's standardisation), read back by
     /// [`Mlp::load_with_metadata`].
     pub fn save_with(&self, path: &std::path::Path, user: &BTreeMap<String, String>) -> Result<()> {
-        model_file(MLP_KIND, &self.config, self.named_tensors()?, user)?.save(path)?;
+        self.save_as(MLP_KIND, path, user)
+    }
+
+    /// Writes the model file of `kind` (the network of an `Mlp` or of a `VectorMlp`).
+    pub(crate) fn save_as(
+        &self,
+        kind: &str,
+        path: &std::path::Path,
+        user: &BTreeMap<String, String>,
+    ) -> Result<()> {
+        model_file(kind, &self.config, self.named_tensors()?, user)?.save(path)?;
         Ok(())
+    }
+
+    /// Reads the model file of `kind` and its free metadata.
+    pub(crate) fn load_as(
+        kind: &str,
+        path: &std::path::Path,
+        device: &Device,
+    ) -> Result<(Self, BTreeMap<String, String>)> {
+        let file = ModelFile::load(path, kind, device)?;
+        let model = Self::from_model_file(&file, kind).map_err(|e| e.at(path))?;
+        Ok((model, file.user))
     }
 
     /// Rebuilds a model from a file written by [`Mlp::save`] alone (configuration, dtype and
@@ -261,9 +282,7 @@ impl Mlp {
         path: &std::path::Path,
         device: &Device,
     ) -> Result<(Self, BTreeMap<String, String>)> {
-        let file = ModelFile::load(path, MLP_KIND, device)?;
-        let model = Self::from_model_file(&file, MLP_KIND).map_err(|e| e.at(path))?;
-        Ok((model, file.user))
+        Self::load_as(MLP_KIND, path, device)
     }
 
     /// A model from the contents of a model file of `kind` (config parsed and validated,

@@ -68,9 +68,7 @@ impl VectorMlp {
 
     /// [`VectorMlp::save`] with free metadata.
     pub fn save_with(&self, path: &std::path::Path, user: &BTreeMap<String, String>) -> Result<()> {
-        crate::mlp::model_file(VECTOR_KIND, self.config(), self.named_tensors()?, user)?
-            .save(path)?;
-        Ok(())
+        self.net.save_as(VECTOR_KIND, path, user)
     }
 
     /// Rebuilds a model from a file written by [`VectorMlp::save`] alone, on `device`.
@@ -83,9 +81,8 @@ impl VectorMlp {
         path: &std::path::Path,
         device: &Device,
     ) -> Result<(Self, BTreeMap<String, String>)> {
-        let file = am_core::ModelFile::load(path, VECTOR_KIND, device)?;
-        let net = Mlp::from_model_file(&file, VECTOR_KIND).map_err(|e| e.at(path))?;
-        Ok((Self { net }, file.user))
+        let (net, user) = Mlp::load_as(VECTOR_KIND, path, device)?;
+        Ok((Self { net }, user))
     }
 
     /// Loads the parameters of a file into this identically configured model.

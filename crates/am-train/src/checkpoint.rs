@@ -40,16 +40,15 @@ pub(crate) fn write<E: Engine>(t: &mut Trainer<E>) -> Result<Checkpoint> {
     if let Some(e) = &t.ema {
         tensors.insert("ema".to_string(), vector(e)?);
     }
-    let json = |v: &dyn erased::Json| v.json();
     let mut extra = BTreeMap::new();
     extra.insert("schema".into(), SCHEMA.to_string());
     extra.insert("train".into(), t.config.identity());
     extra.insert("model".into(), t.engine.describe());
-    extra.insert("engine".into(), json(&t.engine.kind()));
+    extra.insert("engine".into(), crate::json(&t.engine.kind()));
     extra.insert("run".into(), t.run.clone());
     extra.insert("adam.step".into(), opt.step.to_string());
-    extra.insert("sampler".into(), json(&t.sampler.state()));
-    extra.insert("watch".into(), json(&t.watch));
+    extra.insert("sampler".into(), crate::json(&t.sampler.state()));
+    extra.insert("watch".into(), crate::json(&t.watch));
     Ok(Checkpoint {
         tensors,
         step: t.step,
@@ -58,18 +57,6 @@ pub(crate) fn write<E: Engine>(t: &mut Trainer<E>) -> Result<Checkpoint> {
         extra,
         source: String::new(),
     })
-}
-
-mod erased {
-    /// JSON of a serialisable value (the checkpoint's small entries).
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
-    }
 }
 
 pub(crate) fn read<E: Engine>(t: &mut Trainer<E>, ck: &Checkpoint) -> Result<()> {

@@ -41,3 +41,9 @@ pub use loss_loop::LossLoop;
 pub use sampler::Sampler;
 pub use trainer::{RunOptions, RunSummary, StepReport, Trainer};
 pub use watch::TrainEvent;
+
+/// JSON of a serialisable value (the small entries of checkpoints and model files; these types
+/// always serialise).
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}

@@ -189,11 +189,10 @@ impl SnapshotModel {
     /// its `user.*` metadata).
     pub fn save(&self, path: &Path) -> Result<()> {
         let mut user = BTreeMap::new();
-        let json = |v: &dyn erased::Json| v.json();
-        user.insert(PREPROCESSING.to_string(), json(&self.preprocessing));
-        user.insert(DYNAMICS.to_string(), json(&self.dynamics));
+        user.insert(PREPROCESSING.to_string(), crate::json(&self.preprocessing));
+        user.insert(DYNAMICS.to_string(), crate::json(&self.dynamics));
         user.insert(TRAINED_ON.to_string(), self.trained_on.clone());
-        user.insert(LEAVE_OUT.to_string(), json(&self.leave_out));
+        user.insert(LEAVE_OUT.to_string(), crate::json(&self.leave_out));
         self.mlp.save_with(path, &user)?;
         Ok(())
     }
@@ -304,17 +303,6 @@ impl SnapshotModel {
                 save_at,
             )?,
         })
-    }
-}
-
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
     }
 }
 
