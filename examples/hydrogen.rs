@@ -407,7 +407,7 @@ fn train_am(
         let d = stream.at_step(step)?;
         let report = fit(&mut trainer, d, stage_end, &options, "AM")?;
         seconds += report.seconds;
-        if stage_end % eval_every == 0 || stage_end == steps {
+        if stage_end.is_multiple_of(eval_every) || stage_end == steps {
             let ema_model = FusedMlp::<f32>::from_mlp(&trainer.ema_model()?)?;
             let pushed = push_am(&ema_model, curve_x0)?;
             let ((avg, _), (paired, _)) = coupled_curves(&pushed, curve_truth)?;

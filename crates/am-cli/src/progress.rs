@@ -42,12 +42,13 @@ impl Progress {
             }
         }
         let msg = format!("loss {:+.4} ‖∇θ‖ {:.2e}", r.loss, r.grad_norm);
-        if r.step % 10 == 0 || r.step == self.total {
+        if r.step.is_multiple_of(10) || r.step == self.total {
             self.bar.set_position(r.step);
             self.bar.set_message(msg.clone());
         }
         let tenth = (self.total / 10).max(1);
-        if self.plain && self.total >= 100 && (r.step % tenth == 0 || r.step == self.total) {
+        if self.plain && self.total >= 100 && (r.step.is_multiple_of(tenth) || r.step == self.total)
+        {
             let secs = self.started.elapsed().as_secs_f64();
             eprintln!(
                 "{}: step {}/{}, {msg}, {secs:.0} s",

@@ -59,7 +59,7 @@ impl AmTerms {
             if v.is_empty() {
                 return Err(Error::Empty { arg });
             }
-            if v.len() % d != 0 {
+            if !v.len().is_multiple_of(d) {
                 return Err(Error::Shape {
                     arg,
                     expected: format!("(·, {d}) row-major"),

@@ -220,7 +220,7 @@ pub enum Scheme {
 /// steps; returns the states at every step, row-major `(steps + 1, N, 3)` (the reference data set is
 /// 1001 × 5000 × 3 with Euler, dt = 14).
 pub fn trajectories(x0: &[f64], steps: usize, scheme: Scheme) -> Result<Vec<f64>> {
-    if x0.is_empty() || x0.len() % 3 != 0 {
+    if x0.is_empty() || !x0.len().is_multiple_of(3) {
         return Err(Error::Shape {
             arg: "x0",
             expected: "(N, 3) row-major".into(),

@@ -133,7 +133,7 @@ impl Preprocessing {
 
     /// Raw rows `(N, ≥ dims)` with `columns` columns into model coordinates `(N, dims)`.
     pub fn rows_to_model(&self, x: &[f64], columns: usize) -> Result<Vec<f64>> {
-        if columns < self.dims || columns == 0 || x.len() % columns != 0 {
+        if columns < self.dims || columns == 0 || !x.len().is_multiple_of(columns) {
             return Err(Error::Argument {
                 arg: "cells",
                 reason: format!(

@@ -127,7 +127,7 @@ fn assignment_is_optimal_on_small_problems() {
             }
             for i in 0..k {
                 heap(k - 1, p, c, n, best);
-                let j = if k % 2 == 0 { i } else { 0 };
+                let j = if k.is_multiple_of(2) { i } else { 0 };
                 p.swap(j, k - 1);
             }
         }
