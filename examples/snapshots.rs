@@ -27,13 +27,11 @@ use action_matching::metrics::{w1, w2};
 use action_matching::models::FusedMlp;
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::data::npy::write_npz;
-use action_matching::paths::data::preprocess::Pca;
 use action_matching::paths::Snapshots;
 use action_matching::solvers::{integrate_weighted, Method, OdeConfig};
 use action_matching::train::snapshots::{
     FitConfig, Masses, Simulation, SnapshotFit, SnapshotSource,
 };
-use common::plot::{ramp, Canvas};
 use std::path::{Path, PathBuf};
 
 const HELP: &str = "snapshots: Action Matching on your own time-course snapshots
@@ -239,7 +237,6 @@ fn write_outputs(
     traj: &action_matching::solvers::Trajectory,
 ) -> Res<()> {
     let d = data.dim();
-    let tau = data.times();
     // the saved times, raw
     let times_all: Vec<f32> = traj
         .times
@@ -251,62 +248,24 @@ fn write_outputs(
     let mean: Vec<f32> = pre.mean.iter().map(|&v| v as f32).collect();
     let std: Vec<f32> = pre.std.iter().map(|&v| v as f32).collect();
     let npz = out.join("trajectories.npz");
-    let k = times_all.len().min(kk);
     write_npz(
         &npz,
         &[
-            ("times", vec![k], &times_all[..k]),
+            ("times", vec![kk], &times_all),
             ("x", vec![kk, nn, d], &states),
             ("mean", vec![d], &mean),
             ("std", vec![d], &std),
         ],
     )?;
-    // the figure: the first two dimensions, or the first two principal components for D > 2
-    let pca = if d > 2 {
-        Some(Pca::fit(data, 2)?)
-    } else {
-        None
-    };
-    let plane = |p: &[f64]| -> (f64, f64) {
-        match &pca {
-            Some(pc) => {
-                let y = pc.project(p).unwrap_or_else(|_| vec![0.0; 2]);
-                (y[0], y[1])
-            }
-            None => (p[0], if d > 1 { p[1] } else { 0.0 }),
-        }
-    };
-    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for k in 0..tau.len() {
-        for p in data.group(k)?.chunks_exact(d) {
-            let (a, b) = plane(p);
-            lo = [lo[0].min(a), lo[1].min(b)];
-            hi = [hi[0].max(a), hi[1].max(b)];
-        }
-    }
-    let mut canvas = Canvas::new(
-        900,
-        700,
-        [lo[0] - 0.2, hi[0] + 0.2, lo[1] - 0.2, hi[1] + 0.2],
-    );
-    for k in 0..tau.len() {
-        let c = ramp(k as f64 / (tau.len() - 1).max(1) as f64);
-        for p in data.group(k)?.chunks_exact(d) {
-            let (a, b) = plane(p);
-            canvas.point(a, b, 2.0, c, 0.35);
-        }
-    }
-    let st = traj.states.to_vec3::<f32>()?;
-    let at = |v: &[f32]| plane(&v.iter().map(|&x| x as f64).collect::<Vec<_>>());
-    for i in (0..nn).step_by(nn.div_ceil(60).max(1)) {
-        for k in 0..st.len() - 1 {
-            canvas.line(at(&st[k][i]), at(&st[k + 1][i]), [40, 40, 40], 0.5);
-        }
-    }
-    if let Some(pc) = &pca {
-        println!("figure: principal components 1–2 of the standardised cells ({:.0} % and {:.0} % of the variance)", 100.0 * pc.explained[0], 100.0 * pc.explained[1]);
-    }
-    canvas.save(&out.join("trajectories.png"))?;
+    // the figure: PCs 1–2 of the standardised cells for D > 2, with axes, legend and title
+    let title = format!("{}: snapshots and learned trajectories", data.source());
+    action_matching::train::figures::snapshot_figure(
+        &out.join("trajectories.png"),
+        &title,
+        data,
+        pre,
+        traj,
+    )?;
     println!(
         "\nwrote {} (times: raw, x: (K, N, D) standardised; mean, std to map back), {}/trajectories.png, the model {}/model.safetensors and the checkpoint",
         npz.display(), out.display(), out.display()

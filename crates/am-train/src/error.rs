@@ -36,6 +36,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A figure could not be drawn or written.
+    #[error("figure `{path}`: {reason}")]
+    Figure {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A step produced a non-finite loss or gradient: the parameters of the step before are kept.
     #[error("step {step}: the loss is {loss} and ‖∇θ‖ = {grad_norm}: training diverged; the parameters of step {} are kept{}", step - 1, checkpoint.as_ref().map(|p| format!("; the last good checkpoint is {p}")).unwrap_or_default())]
     NonFinite {

@@ -17,6 +17,8 @@
 //!   the path between time points, the fit that `am fit` runs;
 //! - [`protocol`]: one-step and leave-one-out W1/W2 of a snapshot model against held-out
 //!   cells, with the identity, mean-shift and OT-interpolation baselines;
+//! - [`figures`] (feature `figures`, on by default): PNG figures with axes, labels, legends and
+//!   log scales, with an embedded font;
 //! - [`LossLoop`]: a plain Adam loop over a loss the caller builds (the score- and flow-matching
 //!   baselines).
 
@@ -24,6 +26,8 @@ pub mod checkpoint;
 pub mod config;
 pub mod engine;
 pub mod error;
+#[cfg(feature = "figures")]
+pub mod figures;
 pub mod loss_loop;
 pub mod protocol;
 pub mod sampler;

@@ -89,6 +89,10 @@ pub struct FitArgs {
     /// Continue from the checkpoint.
     #[arg(long)]
     pub resume: bool,
+    /// The figure of the fit: cells by time point and trajectories (default: the model file's
+    /// name with `.png`).
+    #[arg(long, value_name = "FILE")]
+    pub figure: Option<PathBuf>,
 }
 
 fn usage(arg: &str, e: impl std::fmt::Display) -> CliError {
@@ -204,12 +208,22 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
     let data = &fit.data;
     let tau = data.times().to_vec();
     let x0 = data.tensor(0, DType::F32, &Device::Cpu)?;
-    let traj = model.simulate(&x0, 0.0, 1.0, &tau[1..], 300, Simulation::Sde, a.seed + 2)?;
+    let mut grid: Vec<f64> = (1..=50)
+        .map(|k| k as f64 / 50.0)
+        .chain(tau[1..].iter().copied())
+        .collect();
+    grid.sort_by(|x, y| x.total_cmp(y));
+    grid.dedup_by(|x, y| (*x - *y).abs() < 1e-12);
+    let traj = model.simulate(&x0, 0.0, 1.0, &grid, 300, Simulation::Sde, a.seed + 2)?;
     println!("\n| time | cells | W2, first time point pushed by the model vs the snapshot (standardised units) |");
     println!("|---|---|---|");
     for (k, &t) in tau.iter().enumerate().skip(1) {
+        let g = grid
+            .iter()
+            .position(|&v| (v - t).abs() < 1e-12)
+            .unwrap_or(0);
         let w = am_metrics::w2(
-            &traj.at(k - 1)?,
+            &traj.at(g)?,
             &data.tensor(k, DType::F32, &Device::Cpu)?,
             None,
             None,
@@ -225,10 +239,27 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
             data.counts()[k]
         );
     }
+    let figure = a
+        .figure
+        .clone()
+        .unwrap_or_else(|| a.out.with_extension("png"));
+    let title = format!(
+        "{}: cells and the learned dynamics (ε = {}, {} steps)",
+        a.data
+            .data
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        config.eps,
+        summary.steps + summary.resumed_from.unwrap_or(0)
+    );
+    am_train::figures::snapshot_figure(&figure, &title, data, &model.preprocessing, &traj)
+        .map_err(|e| super::output(&figure, e))?;
     println!(
-        "\nwrote the model {} (configuration, standardisation, time mapping and ε in its metadata; `am info` shows them) and the checkpoint {}",
+        "\nwrote the model {} (configuration, standardisation, time mapping and ε in its metadata; `am info` shows them), the checkpoint {} and the figure {}",
         a.out.display(),
-        a.checkpoint_path().display()
+        a.checkpoint_path().display(),
+        figure.display()
     );
     Ok(())
 }

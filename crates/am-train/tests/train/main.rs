@@ -1,5 +1,6 @@
 //! Tests of am-train (one integration-test binary for the crate).
 
+mod figures;
 mod mock;
 mod resume;
 mod trainer;
