@@ -430,59 +430,55 @@ fn train_am(
     Ok((net, curve, seconds))
 }
 
-/// The MMD curve against steps (log scale), with the baselines as horizontal lines.
-/// The reference estimator in blue, the paired one (where positive) in orange.
+/// The MMD curve of the EMA model against training steps (log scale), the reference estimator
+/// and the paired one, with the baselines' final values as horizontal lines.
 fn plot_curve(curve: &[CurvePoint], rows: &[Row], path: &Path) -> Res<()> {
-    let xmax = curve.iter().map(|c| c.0).max().unwrap_or(1).max(1) as f64;
-    let mut vals: Vec<f64> = curve.iter().map(|c| c.1).collect();
-    vals.extend(curve.iter().map(|c| c.2).filter(|v| *v > 0.0));
-    vals.extend(rows.iter().map(|r| r.coupled.0));
-    let lo = vals
+    use action_matching::train::figures::{line_chart, Labels, Series};
+    use plotters_colors::*;
+    let mut series = vec![
+        Series {
+            label: "AM (EMA), reference estimator (coupled)".into(),
+            points: curve.iter().map(|c| (c.0 as f64, c.1)).collect(),
+            color: BLUE,
+            reference: false,
+        },
+        Series {
+            label: "AM (EMA), paired MMD² (unbiased for coupled sets)".into(),
+            points: curve.iter().map(|c| (c.0 as f64, c.2)).collect(),
+            color: ORANGE,
+            reference: false,
+        },
+    ];
+    for (r, color) in rows
         .iter()
-        .cloned()
-        .fold(f64::INFINITY, f64::min)
-        .max(1e-8)
-        .log10()
-        .floor();
-    let hi = vals
-        .iter()
-        .cloned()
-        .fold(0.0, f64::max)
-        .max(1e-8)
-        .log10()
-        .ceil();
-    let mut c = Canvas::new(640, 400, [0.0, xmax, lo - 0.1, hi + 0.1]);
-    for d in (lo as i64)..=(hi as i64) {
-        c.line((0.0, d as f64), (xmax, d as f64), [210, 210, 210], 1.0);
+        .filter(|r| r.name != "AM")
+        .zip([RED, GREEN, PURPLE])
+    {
+        series.push(Series {
+            label: format!("{} (final, reference estimator)", r.name),
+            points: vec![(0.0, r.coupled.0)],
+            color,
+            reference: true,
+        });
     }
-    let colours: [[u8; 3]; 3] = [[200, 40, 40], [40, 150, 40], [150, 80, 200]];
-    for (r, col) in rows.iter().filter(|r| r.name != "AM").zip(colours) {
-        let y = r.coupled.0.max(1e-8).log10();
-        c.line((0.0, y), (xmax, y), col, 1.0);
-    }
-    for w in curve.windows(2) {
-        c.line(
-            (w[0].0 as f64, w[0].1.log10()),
-            (w[1].0 as f64, w[1].1.log10()),
-            [30, 60, 200],
-            1.0,
-        );
-        if w[0].2 > 0.0 && w[1].2 > 0.0 {
-            c.line(
-                (w[0].0 as f64, w[0].2.log10()),
-                (w[1].0 as f64, w[1].2.log10()),
-                [240, 140, 20],
-                1.0,
-            );
-        }
-    }
-    for p in curve {
-        c.point(p.0 as f64, p.1.log10(), 3.0, [30, 60, 200], 1.0);
-        if p.2 > 0.0 {
-            c.point(p.0 as f64, p.2.log10(), 3.0, [240, 140, 20], 1.0);
-        }
-    }
-    c.save(path)
+    let n = curve.last().map_or(0, |c| c.0);
+    let title = format!("Hydrogen: average MMD² over t = 0.1 … 1 during training ({n} steps)");
+    let labels = Labels {
+        title: &title,
+        x: "training step",
+        y: "average MMD² (log scale)",
+    };
+    Ok(line_chart(path, &labels, &series, true)?)
+}
+
+/// Colours of the curve figure.
+mod plotters_colors {
+    pub use action_matching::train::figures::Rgb;
+    pub const BLUE: Rgb = Rgb(30, 60, 200);
+    pub const ORANGE: Rgb = Rgb(240, 140, 20);
+    pub const RED: Rgb = Rgb(200, 40, 40);
+    pub const GREEN: Rgb = Rgb(40, 150, 40);
+    pub const PURPLE: Rgb = Rgb(150, 80, 200);
 }
 
 /// Particles at t = 1 in the (x, z) plane: truth (grey), AM (blue), ALD with true scores (red).

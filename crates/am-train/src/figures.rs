@@ -27,6 +27,9 @@ fn register_font() -> std::result::Result<(), String> {
     .clone()
 }
 
+/// An RGB colour (plotters' own type, re-exported so callers need no plotters dependency).
+pub use plotters::style::RGBColor as Rgb;
+
 /// The colour of step k of K along a blue → red ramp (time order).
 pub fn ramp(k: usize, count: usize) -> RGBColor {
     let u = if count > 1 {
@@ -130,7 +133,12 @@ pub fn line_chart(path: &Path, labels: &Labels<'_>, series: &[Series], log_y: bo
                 .y_label_formatter(&tick)
                 .label_style((FAMILY, 14))
                 .axis_desc_style((FAMILY, 16))
-                .light_line_style(RGBColor(235, 235, 235))
+                // plotters' minor lines crowd below each decade on a log axis
+                .light_line_style(if log_y {
+                    WHITE
+                } else {
+                    RGBColor(235, 235, 235)
+                })
                 .draw()
                 .map_err(err)?;
             for s in series {
