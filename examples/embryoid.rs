@@ -41,7 +41,6 @@ use action_matching::paths::data::preprocess::Standardizer;
 use action_matching::paths::{OtPairedPath, Snapshots};
 use action_matching::solvers::euler_maruyama;
 use action_matching::train::{EngineChoice, TrainConfig};
-use common::plot::{ramp, Canvas};
 use common::trainer::{checkpoints, mlp_trainer, train_vector};
 use std::path::{Path, PathBuf};
 
@@ -433,35 +432,43 @@ fn ot_displacement(from: &[f64], to: &[f64], fraction: f64, x0: &Tensor) -> Res<
     )?)
 }
 
-/// Test cells coloured by time (light) and eAM's one-step predictions (dark), PCs 1–2.
+/// Test cells by day bin (light) and eAM's one-step predictions (dark), standardised PCs 1–2.
 fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
-    let (mut lo, mut hi) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
-    for k in 0..test.times().len() {
-        for p in test.group(k)?.chunks(5) {
-            lo = [lo[0].min(p[0]), lo[1].min(p[1])];
-            hi = [hi[0].max(p[0]), hi[1].max(p[1])];
-        }
+    use action_matching::train::figures::{ramp, scatter_with_paths, Group, Labels, Rgb};
+    let k = test.times().len();
+    let light = |c: Rgb| {
+        Rgb(
+            (c.0 as f64 * 0.45 + 140.0) as u8,
+            (c.1 as f64 * 0.45 + 140.0) as u8,
+            (c.2 as f64 * 0.45 + 140.0) as u8,
+        )
+    };
+    let mut groups: Vec<Group> = test
+        .groups()
+        .enumerate()
+        .map(|(j, g)| Group {
+            label: format!("test cells, day bin {j}"),
+            points: g.chunks(5).map(|p| (p[0], p[1])).collect(),
+            color: light(ramp(j, k)),
+        })
+        .collect();
+    for (j, x) in shown {
+        groups.push(Group {
+            label: format!("eAM from bin {} to bin {j}", j - 1),
+            points: x
+                .to_vec2::<f32>()?
+                .iter()
+                .map(|p| (p[0] as f64, p[1] as f64))
+                .collect(),
+            color: ramp(*j, k),
+        });
     }
-    let mut c = Canvas::new(
-        600,
-        560,
-        [lo[0] - 0.2, hi[0] + 0.2, lo[1] - 0.2, hi[1] + 0.2],
-    );
-    let k_max = (test.times().len() - 1) as f64;
-    for k in 0..test.times().len() {
-        let col = ramp(k as f64 / k_max);
-        let light = col.map(|v| (v as f64 * 0.4 + 255.0 * 0.6) as u8);
-        for p in test.group(k)?.chunks(5) {
-            c.point(p[0], p[1], 2.0, light, 0.8);
-        }
-    }
-    for (k, x) in shown {
-        let col = ramp(*k as f64 / k_max);
-        for p in x.to_vec2::<f32>()? {
-            c.point(p[0] as f64, p[1] as f64, 1.3, col, 0.9);
-        }
-    }
-    c.save(path)
+    let labels = Labels {
+        title: "Embryoid body: eAM one-step predictions of held-out test cells",
+        x: "PC 1 (standardised)",
+        y: "PC 2 (standardised)",
+    };
+    Ok(scatter_with_paths(path, &labels, &groups, &[], "")?)
 }
 
 fn main() {
