@@ -18,7 +18,6 @@ use action_matching::objectives::{ActionMatching, AmConfig};
 use action_matching::paths::{GaussianMixture, LinearInterpolant, StandardNormal};
 use action_matching::solvers::{integrate, Method, OdeConfig};
 use action_matching::train::{Engine, EngineChoice, RunOptions, Schedule, TrainConfig};
-use common::plot::{ramp, Canvas};
 use std::path::PathBuf;
 
 const HELP: &str = "quickstart: Action Matching on N(0, I) → ring of 8 Gaussians (2-D)
@@ -156,30 +155,67 @@ fn main() {
             );
         }
 
-        // picture: true q₀ and q₁ samples, and trajectories coloured by time
-        let mut canvas = Canvas::new(800, 800, [-6.5, 6.5, -6.5, 6.5]);
-        let truth0 = path
-            .sample(&vec![0.0; 2000], &mut frng, DType::F32, &Device::Cpu)?
-            .to_vec2::<f32>()?;
-        let truth1 = path
-            .sample(&vec![1.0; 2000], &mut frng, DType::F32, &Device::Cpu)?
-            .to_vec2::<f32>()?;
-        for p in &truth0 {
-            canvas.point(p[0] as f64, p[1] as f64, 2.0, [150, 150, 150], 0.25);
-        }
-        for p in &truth1 {
-            canvas.point(p[0] as f64, p[1] as f64, 2.0, [0, 0, 0], 0.25);
-        }
+        // picture: true q₀ and q₁ samples, the learned trajectories and where they end
+        use action_matching::train::figures::{scatter_with_paths, Group, Labels, Rgb};
+        let cloud =
+            |t: f64, rng: &mut SeededRng| -> Result<Vec<(f64, f64)>, Box<dyn std::error::Error>> {
+                let x = path.sample(&vec![t; 2000], rng, DType::F32, &Device::Cpu)?;
+                Ok(x.to_vec2::<f32>()?
+                    .iter()
+                    .map(|p| (p[0] as f64, p[1] as f64))
+                    .collect())
+            };
         let states: Vec<Vec<Vec<f32>>> = traj.states.to_vec3()?;
-        let show = particles.min(300);
-        for j in 0..show {
-            canvas.trajectory(&states, j, |k| ramp(traj.times[k + 1]), 0.6);
-            let end = &states[states.len() - 1][j];
-            canvas.point(end[0] as f64, end[1] as f64, 2.0, ramp(1.0), 0.9);
-        }
+        let x0: Vec<Vec<f32>> = path
+            .sample(
+                &vec![0.0; particles],
+                &mut SeededRng::new(seed + 1),
+                DType::F32,
+                &Device::Cpu,
+            )?
+            .to_vec2()?;
+        let show = particles.min(150);
+        let paths: Vec<Vec<(f64, f64)>> = (0..show)
+            .map(|j| {
+                std::iter::once(&x0[j])
+                    .chain(states.iter().map(|s| &s[j]))
+                    .map(|p| (p[0] as f64, p[1] as f64))
+                    .collect()
+            })
+            .collect();
+        let ends: Vec<(f64, f64)> = paths.iter().filter_map(|p| p.last().copied()).collect();
+        let groups = [
+            Group {
+                label: "q₀ = N(0, I) samples".into(),
+                points: cloud(0.0, &mut frng)?,
+                color: Rgb(150, 150, 150),
+            },
+            Group {
+                label: "q₁ samples (ring of 8 Gaussians)".into(),
+                points: cloud(1.0, &mut frng)?,
+                color: Rgb(20, 20, 20),
+            },
+            Group {
+                label: "learned particles at t = 1".into(),
+                points: ends,
+                color: Rgb(215, 50, 40),
+            },
+        ];
+        let title = format!("Quickstart: trajectories of the learned flow after {steps} steps");
+        let labels = Labels {
+            title: &title,
+            x: "x₁",
+            y: "x₂",
+        };
         let png = out.join("trajectories.png");
-        canvas.save(&png)?;
-        println!("\nwrote {} (grey: q₀ samples, black: q₁ samples, lines: learned trajectories, blue → red in time)", png.display());
+        scatter_with_paths(
+            &png,
+            &labels,
+            &groups,
+            &paths,
+            "learned trajectories (RK4, t = 0 → 1)",
+        )?;
+        println!("\nwrote {}", png.display());
         Ok(())
     });
 }
