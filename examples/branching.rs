@@ -33,6 +33,7 @@ use action_matching::objectives::{ActionMatching, AmConfig, PathSample, QuasiRan
 use action_matching::paths::branching::{branching_snapshots, BranchingConfig};
 use action_matching::paths::Snapshots;
 use action_matching::solvers::euler_maruyama;
+use action_matching::train::snapshots::training_path;
 use action_matching::train::{EngineChoice, TrainConfig};
 use common::plot::{ramp, Canvas};
 use common::trainer::{checkpoints, fit, mlp_trainer};
@@ -101,7 +102,7 @@ fn main() {
             };
             let test: Snapshots = branching_snapshots(big, seed + 1000)?;
             let floor_pop: Snapshots = branching_snapshots(big, seed + 2000)?;
-            let marginals: Box<dyn Marginals> = common::snapshot_path(&data, &path_kind, eps)?;
+            let marginals: Box<dyn Marginals> = training_path(&data, path_kind.parse()?, eps)?;
             let model = Mlp::new(
                 MlpConfig {
                     dim: 2,
@@ -131,7 +132,7 @@ fn main() {
             // the data): a held-out population gives the same kind of path, and the parameters
             // with the lowest held-out loss are the ones evaluated
             let held_pop: Snapshots = branching_snapshots(config, seed + 3000)?;
-            let held_path: Box<dyn Marginals> = common::snapshot_path(&held_pop, &path_kind, eps)?;
+            let held_path: Box<dyn Marginals> = training_path(&held_pop, path_kind.parse()?, eps)?;
             let held_out = PathSample::draw(
                 held_path.as_ref(),
                 4096,

@@ -40,6 +40,7 @@ use action_matching::objectives::{flow_matching_loss, ActionMatching, AmConfig};
 use action_matching::paths::data::preprocess::Standardizer;
 use action_matching::paths::{OtPairedPath, Snapshots};
 use action_matching::solvers::euler_maruyama;
+use action_matching::train::protocol::mean_sd;
 use action_matching::train::{EngineChoice, TrainConfig};
 use common::trainer::{checkpoints, mlp_trainer, train_vector};
 use std::path::{Path, PathBuf};
@@ -216,7 +217,7 @@ fn select_eps(val: &Snapshots, s: &Setup, candidates: &[f64], repeats: usize) ->
                 repeats,
                 s.seed + 7,
             )?;
-            total += common::mean_std(&a).0;
+            total += mean_sd(&a).0;
         }
         let score = total / (tau.len() - 1) as f64;
         println!("| {eps} | {score:.4} |");
@@ -374,8 +375,8 @@ fn evaluate(
                 reps,
                 s.seed + 100 * k as u64,
             )?;
-            let (m1, s1) = common::mean_std(&a);
-            cells.push((m1, s1, common::mean_std(&b).0));
+            let (m1, s1) = mean_sd(&a);
+            cells.push((m1, s1, mean_sd(&b).0));
             if name.starts_with("entropic") {
                 shown.push((k, last));
             }

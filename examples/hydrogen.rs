@@ -28,6 +28,7 @@ use action_matching::paths::hydrogen::{
     sample_initial, trajectories, velocity, ExactScore, HydrogenData, Scheme, T_PHYSICAL,
 };
 use action_matching::solvers::{annealed_langevin, integrate, LangevinSchedule, Method, OdeConfig};
+use action_matching::train::protocol::mean_sd;
 use action_matching::train::{EngineChoice, Schedule, TrainConfig};
 use common::plot::Canvas;
 use common::trainer::{checkpoints, fit, mlp_trainer, train_vector};
@@ -674,7 +675,7 @@ fn main() {
             "time s"
         );
         for r in &rows {
-            let (_, sd) = common::mean_std(&r.coupled.1);
+            let (_, sd) = mean_sd(&r.coupled.1);
             let paper = PAPER
                 .iter()
                 .find(|p| p.0 == r.name)

@@ -168,25 +168,9 @@ fn main() {
         // the first time point's cells pushed to every later one (SDE when ε > 0)
         let tau = data.times().to_vec();
         let x0 = data.tensor(0, DType::F32, &Device::Cpu)?;
-        let mut grid: Vec<f64> = (1..=50)
-            .map(|k| k as f64 / 50.0)
-            .chain(tau[1..].iter().copied())
-            .collect();
-        grid.sort_by(|a, b| a.total_cmp(b));
-        grid.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
-        let traj = model.simulate(&x0, 0.0, 1.0, &grid, 300, Simulation::Sde, seed + 2)?;
+        let pushed = model.push_first(&data, Simulation::Sde, seed + 2)?;
         println!("\n| time | W2 (pushed from the first time point vs the snapshot) |\n|---|---|");
-        for (k, &t) in tau.iter().enumerate().skip(1) {
-            let g = grid
-                .iter()
-                .position(|&v| (v - t).abs() < 1e-12)
-                .ok_or("snapshot time on the grid")?;
-            let w = w2(
-                &traj.at(g)?,
-                &data.tensor(k, DType::F32, &Device::Cpu)?,
-                None,
-                None,
-            )?;
+        for (w, &t) in pushed.w2.iter().zip(&tau[1..]) {
             println!("| {:.3} | {w:.4} |", model.preprocessing.time_from_model(t));
         }
         if let Some(k) = config.leave_out {
@@ -225,7 +209,7 @@ fn main() {
                 println!("| {t:.3} | {:.3} | {mass:.3} |", m[k] / m[0]);
             }
         }
-        write_outputs(&out, &data, &model.preprocessing, &traj)
+        write_outputs(&out, &data, &model.preprocessing, &pushed.trajectory)
     });
 }
 

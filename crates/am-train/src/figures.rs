@@ -80,6 +80,35 @@ fn tick(v: &f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// The axes of every figure: descriptions, short tick labels, the font, faint minor lines.
+macro_rules! mesh {
+    ($chart:expr, $labels:expr, $light:expr) => {
+        $chart
+            .configure_mesh()
+            .x_desc($labels.x)
+            .y_desc($labels.y)
+            .x_label_formatter(&tick)
+            .y_label_formatter(&tick)
+            .label_style((FAMILY, 14))
+            .axis_desc_style((FAMILY, 16))
+            .light_line_style($light)
+            .draw()
+    };
+}
+
+/// The legend box of every figure.
+macro_rules! legend {
+    ($chart:expr, $position:expr) => {
+        $chart
+            .configure_series_labels()
+            .position($position)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FAMILY, 14))
+            .draw()
+    };
+}
+
 fn bounds(points: impl Iterator<Item = (f64, f64)>, log_y: bool) -> Option<[f64; 4]> {
     let mut b = [
         f64::INFINITY,
@@ -125,22 +154,13 @@ pub fn line_chart(path: &Path, labels: &Labels<'_>, series: &[Series], log_y: bo
     macro_rules! draw {
         ($chart:expr) => {{
             let mut chart = $chart;
-            chart
-                .configure_mesh()
-                .x_desc(labels.x)
-                .y_desc(labels.y)
-                .x_label_formatter(&tick)
-                .y_label_formatter(&tick)
-                .label_style((FAMILY, 14))
-                .axis_desc_style((FAMILY, 16))
-                // plotters' minor lines crowd below each decade on a log axis
-                .light_line_style(if log_y {
-                    WHITE
-                } else {
-                    RGBColor(235, 235, 235)
-                })
-                .draw()
-                .map_err(err)?;
+            // plotters' minor lines crowd below each decade on a log axis
+            let light = if log_y {
+                WHITE
+            } else {
+                RGBColor(235, 235, 235)
+            };
+            mesh!(chart, labels, light).map_err(err)?;
             for s in series {
                 let color = s.color;
                 let pts: Vec<(f64, f64)> = if s.reference {
@@ -167,14 +187,7 @@ pub fn line_chart(path: &Path, labels: &Labels<'_>, series: &[Series], log_y: bo
                         .map_err(err)?;
                 }
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FAMILY, 14))
-                .draw()
-                .map_err(err)?;
+            legend!(chart, SeriesLabelPosition::UpperRight).map_err(err)?;
         }};
     }
     if log_y {
@@ -226,17 +239,7 @@ pub fn scatter_with_paths(
         .y_label_area_size(70)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(labels.x)
-        .y_desc(labels.y)
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style((FAMILY, 14))
-        .axis_desc_style((FAMILY, 16))
-        .light_line_style(RGBColor(240, 240, 240))
-        .draw()
-        .map_err(err)?;
+    mesh!(chart, labels, RGBColor(240, 240, 240)).map_err(err)?;
     for g in groups {
         let color = g.color;
         chart
@@ -260,14 +263,7 @@ pub fn scatter_with_paths(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], dark));
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font((FAMILY, 14))
-        .draw()
-        .map_err(err)?;
+    legend!(chart, SeriesLabelPosition::UpperLeft).map_err(err)?;
     root.present().map_err(|e| figure_error(path, e))?;
     Ok(())
 }

@@ -145,14 +145,20 @@ pub fn model_score(
         a.push(s.w1);
         b.push(s.w2);
     }
-    let n = a.len() as f64;
-    let mean = a.iter().sum::<f64>() / n;
-    let sd = (a.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    let (w1, w1_sd) = mean_sd(&a);
     Ok(Score {
-        w1: mean,
-        w1_sd: if repeats > 1 { sd } else { 0.0 },
-        w2: b.iter().sum::<f64>() / n,
+        w1,
+        w1_sd,
+        w2: mean_sd(&b).0,
     })
+}
+
+/// Mean and sample standard deviation (n − 1; 0 for a single value) of repeated scores.
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
+    (m, s)
 }
 
 fn mean_of(s: &Snapshots, k: usize) -> Result<Vec<f64>> {

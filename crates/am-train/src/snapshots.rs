@@ -306,6 +306,48 @@ impl SnapshotModel {
     }
 }
 
+/// The first time point's cells pushed through a model to every later one (how well it
+/// reproduces the training marginals), on a grid fine enough to draw the trajectories.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// Saved at `grid`: 50 even steps of [0, 1] and every time point.
+    pub trajectory: am_solvers::Trajectory,
+    /// The saved model times.
+    pub grid: Vec<f64>,
+    /// W2 between the pushed cells and the snapshot, for time points 1, 2, … (model units).
+    pub w2: Vec<f64>,
+}
+
+impl SnapshotModel {
+    /// Pushes the cells of time point 0 of `data` (model coordinates) to t = 1 with 300 steps of
+    /// `how`, saving on [`Pushed::grid`], and measures W2 at every later time point.
+    pub fn push_first(&self, data: &Snapshots, how: Simulation, seed: u64) -> Result<Pushed> {
+        let tau = data.times();
+        let x0 = data.tensor(0, DType::F32, &Device::Cpu)?;
+        let mut grid: Vec<f64> = (1..=50)
+            .map(|k| k as f64 / 50.0)
+            .chain(tau[1..].iter().copied())
+            .collect();
+        grid.sort_by(|a, b| a.total_cmp(b));
+        grid.dedup_by(|a, b| (*a - *b).abs() < 1e-12);
+        let trajectory = self.simulate(&x0, 0.0, 1.0, &grid, 300, how, seed)?;
+        let mut w2 = Vec::with_capacity(tau.len() - 1);
+        for (k, &t) in tau.iter().enumerate().skip(1) {
+            let g = grid
+                .iter()
+                .position(|&v| (v - t).abs() < 1e-12)
+                .unwrap_or(0);
+            let truth = data.tensor(k, DType::F32, &Device::Cpu)?;
+            w2.push(am_metrics::w2(&trajectory.at(g)?, &truth, None, None)?);
+        }
+        Ok(Pushed {
+            trajectory,
+            grid,
+            w2,
+        })
+    }
+}
+
 /// The path between the time points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum PathKind {

@@ -4,7 +4,6 @@ use super::data::DataArgs;
 use crate::failure::{CliError, Failure};
 use crate::progress::Progress;
 use am_core::train::Clip;
-use am_core::{DType, Device};
 use am_train::snapshots::{FitConfig, Masses, PathKind, Simulation, SnapshotFit};
 use am_train::{Engine, EngineChoice, RunOptions, TimeSamplerConfig};
 use clap::{Args, ValueEnum};
@@ -206,28 +205,10 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
     model.save(&a.out).map_err(|e| super::output(&a.out, e))?;
     // how well the training marginals are reproduced: the first time point pushed forward
     let data = &fit.data;
-    let tau = data.times().to_vec();
-    let x0 = data.tensor(0, DType::F32, &Device::Cpu)?;
-    let mut grid: Vec<f64> = (1..=50)
-        .map(|k| k as f64 / 50.0)
-        .chain(tau[1..].iter().copied())
-        .collect();
-    grid.sort_by(|x, y| x.total_cmp(y));
-    grid.dedup_by(|x, y| (*x - *y).abs() < 1e-12);
-    let traj = model.simulate(&x0, 0.0, 1.0, &grid, 300, Simulation::Sde, a.seed + 2)?;
+    let pushed = model.push_first(data, Simulation::Sde, a.seed + 2)?;
     println!("\n| time | cells | W2, first time point pushed by the model vs the snapshot (standardised units) |");
     println!("|---|---|---|");
-    for (k, &t) in tau.iter().enumerate().skip(1) {
-        let g = grid
-            .iter()
-            .position(|&v| (v - t).abs() < 1e-12)
-            .unwrap_or(0);
-        let w = am_metrics::w2(
-            &traj.at(g)?,
-            &data.tensor(k, DType::F32, &Device::Cpu)?,
-            None,
-            None,
-        )?;
+    for (k, w) in pushed.w2.iter().enumerate().map(|(i, w)| (i + 1, w)) {
         let note = if config.leave_out == Some(k) {
             " (left out)"
         } else {
@@ -235,7 +216,7 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
         };
         println!(
             "| {:.4} | {} | {w:.4}{note} |",
-            model.preprocessing.time_from_model(t),
+            model.preprocessing.time_from_model(data.times()[k]),
             data.counts()[k]
         );
     }
@@ -253,8 +234,14 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
         config.eps,
         summary.steps + summary.resumed_from.unwrap_or(0)
     );
-    am_train::figures::snapshot_figure(&figure, &title, data, &model.preprocessing, &traj)
-        .map_err(|e| super::output(&figure, e))?;
+    am_train::figures::snapshot_figure(
+        &figure,
+        &title,
+        data,
+        &model.preprocessing,
+        &pushed.trajectory,
+    )
+    .map_err(|e| super::output(&figure, e))?;
     println!(
         "\nwrote the model {} (configuration, standardisation, time mapping and ε in its metadata; `am info` shows them), the checkpoint {} and the figure {}",
         a.out.display(),

@@ -139,11 +139,13 @@ impl Engine for FusedEngine {
     }
 
     fn model_with(&mut self, flat: &[f64]) -> Result<Mlp> {
+        // the fused layout is the order of `Mlp::parameters` (fused = generic gradients are
+        // compared in it), so the flat vector goes straight into a copy's variables
         let model = super::TrainableAction::deep_copy(self.model()?)?;
-        let mut host = FusedMlp::<f32>::from_mlp(&model)?;
-        let p: Vec<f32> = flat.iter().map(|&v| v as f32).collect();
-        host.set_params(&p)?;
-        host.write_into(&model)?;
+        let vars = am_core::Action::parameters(&model);
+        for (v, t) in vars.iter().zip(super::unflatten(&vars, flat)?) {
+            v.set(&t)?;
+        }
         Ok(model)
     }
 }

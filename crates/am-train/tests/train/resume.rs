@@ -112,6 +112,26 @@ fn resumed_runs_match_uninterrupted_runs() {
             assert_eq!(summary.steps, 3, "{tag}");
             let got = state(&mut c);
             assert_eq!(got, want, "{tag}: resumed state differs");
+            // the EMA model holds the EMA parameters (f32, the models' dtype)
+            let m = c.ema_model().unwrap();
+            let mut flat = Vec::new();
+            for v in am_core::Action::parameters(&m) {
+                flat.extend(
+                    v.flatten_all()
+                        .unwrap()
+                        .to_dtype(DType::F64)
+                        .unwrap()
+                        .to_vec1::<f64>()
+                        .unwrap(),
+                );
+            }
+            let ema: Vec<f64> = c
+                .ema_params()
+                .unwrap()
+                .iter()
+                .map(|&v| v as f32 as f64)
+                .collect();
+            assert_eq!(flat, ema, "{tag}: the EMA model");
             if time != TimeSamplerConfig::QuasiRandom && time != TimeSamplerConfig::Uniform {
                 let (_, p) = c.sampler().density().unwrap();
                 assert!(
