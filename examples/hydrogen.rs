@@ -30,7 +30,6 @@ use action_matching::paths::hydrogen::{
 use action_matching::solvers::{annealed_langevin, integrate, LangevinSchedule, Method, OdeConfig};
 use action_matching::train::protocol::mean_sd;
 use action_matching::train::{EngineChoice, Schedule, TrainConfig};
-use common::plot::Canvas;
 use common::trainer::{checkpoints, fit, mlp_trainer, train_vector};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,7 +54,8 @@ OPTIONS:
   --curve-particles N  particles for the curve (default 1000)
   --regenerate N       steps between fresh training data sets (default 5000, the reference)
   --baseline-steps N   training steps of each score model (default 3000; --quick: 10)
-  --skip-baselines     AM only
+  --skip-baselines     skip the trained score baselines (SM, SSM); ALD with the true scores
+                       (3 s, nothing to train) always runs
   --seed N             random seed (default 0)
   --out DIR            output folder (default out/hydrogen)
   --engine E           fused (default) or generic
@@ -434,20 +434,20 @@ fn train_am(
 /// The MMD curve of the EMA model against training steps (log scale), the reference estimator
 /// and the paired one, with the baselines' final values as horizontal lines.
 fn plot_curve(curve: &[CurvePoint], rows: &[Row], path: &Path) -> Res<()> {
-    use action_matching::train::figures::{line_chart, Labels, Series};
+    use action_matching::train::figures::{line_chart, Labels, Series, Style};
     use plotters_colors::*;
     let mut series = vec![
         Series {
             label: "AM (EMA), reference estimator (coupled)".into(),
             points: curve.iter().map(|c| (c.0 as f64, c.1)).collect(),
             color: BLUE,
-            reference: false,
+            style: Style::LineAndMarkers,
         },
         Series {
             label: "AM (EMA), paired MMD² (unbiased for coupled sets)".into(),
             points: curve.iter().map(|c| (c.0 as f64, c.2)).collect(),
             color: ORANGE,
-            reference: false,
+            style: Style::LineAndMarkers,
         },
     ];
     for (r, color) in rows
@@ -459,7 +459,7 @@ fn plot_curve(curve: &[CurvePoint], rows: &[Row], path: &Path) -> Res<()> {
             label: format!("{} (final, reference estimator)", r.name),
             points: vec![(0.0, r.coupled.0)],
             color,
-            reference: true,
+            style: Style::Reference,
         });
     }
     let n = curve.last().map_or(0, |c| c.0);
@@ -482,46 +482,59 @@ mod plotters_colors {
     pub const PURPLE: Rgb = Rgb(150, 80, 200);
 }
 
-/// Particles at t = 1 in the (x, z) plane: truth (grey), AM (blue), ALD with true scores (red).
-fn plot_particles(truth: &Tensor, am: &Tensor, ald: Option<&Tensor>, path: &Path) -> Res<()> {
-    // a square holding 99 % of the true particles' |x| and |z|
-    let mut extent: Vec<f64> = truth
-        .to_vec2::<f32>()?
-        .iter()
-        .map(|p| p[0].abs().max(p[2].abs()) as f64)
-        .collect();
-    extent.sort_by(|a, b| a.total_cmp(b));
-    let r = extent[(extent.len() * 99 / 100).min(extent.len() - 1)].max(1.0);
-    let mut c = Canvas::new(500, 500, [-r, r, -r, r]);
-    let mut draw = |x: &Tensor, col: [u8; 3]| -> Res<()> {
-        for p in x.to_vec2::<f32>()? {
-            c.point(p[0] as f64, p[2] as f64, 1.2, col, 0.35);
-        }
-        Ok(())
+/// Particles at t = 1 in the (x, z) plane: truth, AM, and ALD with the true scores.
+fn plot_particles(truth: &Tensor, am: &Tensor, ald: &Tensor, path: &Path) -> Res<()> {
+    use action_matching::train::figures::{points, scatter_with_path_groups, Group, Labels};
+    use plotters_colors::*;
+    let mut groups = vec![Group {
+        label: "exact dynamics (Bohmian trajectories)".into(),
+        points: points(truth, (0, 2))?,
+        color: Rgb(120, 120, 120),
+    }];
+    groups.push(Group {
+        label: "ALD with the true scores".into(),
+        points: points(ald, (0, 2))?,
+        color: RED,
+    });
+    groups.push(Group {
+        label: "AM (EMA)".into(),
+        points: points(am, (0, 2))?,
+        color: BLUE,
+    });
+    let labels = Labels {
+        title: "Hydrogen: particles at t = 1, projected on the (x, z) plane",
+        x: "x",
+        y: "z",
     };
-    draw(truth, [120, 120, 120])?;
-    if let Some(a) = ald {
-        draw(a, [210, 50, 50])?;
-    }
-    draw(am, [30, 60, 220])?;
-    c.save(path)
+    Ok(scatter_with_path_groups(path, &labels, &groups, &[])?)
 }
 
-fn main() {
-    common::run(|| {
-        let args = common::args::Args::parse(HELP, &["quick", "resume", "full", "skip-baselines"])?;
+/// The run's options and the AM schedule (reduced, or the reference's with `--full`).
+struct Options {
+    steps: u64,
+    full: bool,
+    setup: Setup,
+    eval_every: u64,
+    curve_n: usize,
+    baseline_steps: u64,
+    out: PathBuf,
+    lr: f64,
+    warm: u64,
+    ema: f64,
+}
+
+impl Options {
+    fn parse(args: &common::args::Args) -> Res<Self> {
         let quick = args.flag("quick");
         let full = args.flag("full");
-        let steps: u64 = args.get(
-            "steps",
-            if quick {
-                30
-            } else if full {
-                100_000
-            } else {
-                20_000
-            },
-        )?;
+        let default_steps = if quick {
+            30
+        } else if full {
+            100_000
+        } else {
+            20_000
+        };
+        let steps: u64 = args.get("steps", default_steps)?;
         let setup = Setup {
             particles: args.get("particles", if quick { 200 } else { 5000 })?,
             mh_steps: if quick { 300 } else { 5000 },
@@ -530,12 +543,6 @@ fn main() {
             regenerate: args.get("regenerate", 5000)?,
         };
         let eval_every: u64 = args.get("eval-every", if quick { 15 } else { 2000 })?;
-        let curve_n: usize = args
-            .get::<usize>("curve-particles", 1000)?
-            .min(setup.particles);
-        let baseline_steps: u64 = args.get("baseline-steps", if quick { 10 } else { 3000 })?;
-        let out = PathBuf::from(args.string("out", "out/hydrogen"));
-        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         if setup.particles < 10 || setup.batch < 2 || eval_every == 0 || setup.regenerate == 0 {
             return Err(
                 "--particles ≥ 10, --batch ≥ 2, --eval-every ≥ 1 and --regenerate ≥ 1 are required"
@@ -551,190 +558,215 @@ fn main() {
         } else {
             (1000.min(steps / 5).max(1), 0.999)
         };
-        // the warm-up is part of the run's config: pin it to extend a short run with --resume
-        let warm = args.get("warmup", warm)?;
-        let schedule = Warmup {
+        let out = PathBuf::from(args.string("out", "out/hydrogen"));
+        std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+        Ok(Options {
+            steps,
+            full,
+            curve_n: args
+                .get::<usize>("curve-particles", 1000)?
+                .min(setup.particles),
+            setup,
+            eval_every,
+            baseline_steps: args.get("baseline-steps", if quick { 10 } else { 3000 })?,
+            out,
             lr,
-            steps: warm,
+            // the warm-up is part of the run's config: pin it to extend a short run with --resume
+            warm: args.get("warmup", warm)?,
+            ema,
+        })
+    }
+}
+
+/// The test set (coupled metric) and an independent true set (noise floor), at the evaluation
+/// times, with the start particles.
+struct TruthSets {
+    x0: Tensor,
+    truth: Vec<Tensor>,
+    other: Vec<Tensor>,
+}
+
+/// ALD with the true scores, then (unless `--skip-baselines`) with scores learned by SM and SSM:
+/// their rows, and the ALD particles with the true scores.
+fn baselines(
+    args: &common::args::Args,
+    o: &Options,
+    sets: &TruthSets,
+) -> Res<(Vec<Row>, Vec<Tensor>)> {
+    let started = std::time::Instant::now();
+    let x0d = sets.x0.to_dtype(DType::F64)?;
+    let pred = push_ald(&ExactScore, &x0d, 5, o.setup.seed + 21)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let (row, ald_true) = evaluate(
+        "ALD + true scores",
+        pred,
+        &sets.truth,
+        &sets.other,
+        Some(0.0),
+        seconds,
+    )?;
+    let mut rows = vec![row];
+    if args.flag("skip-baselines") {
+        return Ok((rows, ald_true));
+    }
+    for (label, trace) in [
+        ("ALD + SM", TraceEstimator::Exact),
+        ("ALD + SSM", TraceEstimator::Rademacher),
+    ] {
+        let resume = args.flag("resume");
+        let (net, train_s) = train_score(label, trace, o.baseline_steps, &o.setup, &o.out, resume)?;
+        let score_err = relative_error(
+            |t, x| Ok(net.score(t, x)?),
+            |p, t| action_matching::paths::hydrogen::score(p, t * T_PHYSICAL),
+            &sets.truth,
+        )?;
+        let started = std::time::Instant::now();
+        let pred = push_ald(&net, &sets.x0, 5, o.setup.seed + 22)?;
+        let seconds = train_s + started.elapsed().as_secs_f64();
+        let (row, _) = evaluate(
+            label,
+            pred,
+            &sets.truth,
+            &sets.other,
+            Some(score_err),
+            seconds,
+        )?;
+        rows.push(row);
+    }
+    Ok((rows, ald_true))
+}
+
+/// The table of average |MMD²| (with the paper's Table 2 beside it) and the per-time values.
+fn print_table(rows: &[Row], particles: usize, floor: f64, exact_coupled: f64, full: bool) {
+    println!("\naverage |MMD²| over t = 0.1 … 1 (kernel Σ₃ exp(−1e-4‖x − x′‖²), unbiased, {particles} particles)");
+    println!(
+        "{:<18} | {:>10} {:>10} | {:>10} | {:>11} | {:>10} | {:>17} | {:>7}",
+        "method", "coupled", "± std(t)", "paired", "independent", "field err", "paper", "time s"
+    );
+    for r in rows {
+        let (_, sd) = mean_sd(&r.coupled.1);
+        let paper = PAPER
+            .iter()
+            .find(|p| p.0 == r.name)
+            .map(|p| format!("{:.1e} ± {:.1e}", p.1, p.2))
+            .unwrap_or_default();
+        println!(
+            "{:<18} | {:>10.3e} {:>10.1e} | {:>10.2e} | {:>11.3e} | {:>10} | {:>17} | {:>7.0}",
+            r.name,
+            r.coupled.0,
+            sd,
+            r.paired,
+            r.independent.0,
+            r.field_error.map(|e| format!("{e:.3}")).unwrap_or_default(),
+            paper,
+            r.seconds
+        );
+    }
+    println!(
+        "{:<18} | {:>10} {:>10} | {:>10} | {:>11.3e} |",
+        "noise floor", "", "", "", floor
+    );
+    println!(
+        "{:<18} | {:>10.3e} {:>10} |  (the coupled metric of the exact dynamics: what a perfect model scores)",
+        "exact dynamics", exact_coupled, ""
+    );
+    println!("(coupled: the reference metric, mean |MMD²|; paired: the same kernel with the i = j pairs left out of the cross term, signed, 0 ± noise for the exact dynamics)");
+    println!("(field err: AM ‖∇s − T·∇arg ψ‖/‖T·∇arg ψ‖; SM/SSM ‖s_θ − ∇log q‖/‖∇log q‖; mean over t, at the true particles)");
+    println!("\n|MMD²| per time, coupled:");
+    print!("{:<18} |", "t");
+    for t in TIMES {
+        print!(" {t:>8.1}");
+    }
+    println!();
+    for r in rows {
+        print!("{:<18} |", r.name);
+        for v in &r.coupled.1 {
+            print!(" {v:>8.1e}");
+        }
+        println!();
+    }
+    if let Some(ald) = rows.iter().find(|r| r.name == "ALD + true scores") {
+        let ratio = ald.coupled.0 / rows[0].coupled.0;
+        println!("\naverage MMD of ALD with the true scores / AM's: {ratio:.2} (the paper's ratio: 3.6e-2 / 5.7e-4 = 63)");
+    }
+    if !full {
+        println!("(reduced schedule: compare with the paper's AM band only after a --full run)");
+    }
+}
+
+fn main() {
+    common::run(|| {
+        let args = common::args::Args::parse(HELP, &["quick", "resume", "full", "skip-baselines"])?;
+        let o = Options::parse(&args)?;
+        let (setup, steps) = (&o.setup, o.steps);
+        let schedule = Warmup {
+            lr: o.lr,
+            steps: o.warm,
             cosine_total: None,
             floor: 1.0,
         };
         println!("Hydrogen atom, ψ = (ψ₃,₂,₋₁ + ψ₂,₁,₀)/√2, a₀ = 4π, T = {T_PHYSICAL} (Sec. 4.2, App. E.1)");
         println!(
-            "AM: s = ½‖x − h‖², h 4 × 256 SiLU; {steps} steps × batch {}, Adam {lr:e}, {warm}-step warm-up, clip 1, EMA {ema}; data: {} particles, fresh every {} steps{}",
-            setup.batch,
-            setup.particles,
-            setup.regenerate,
-            if full { " (the reference schedule)" } else { " (reduced schedule; --full for the reference)" }
+            "AM: s = ½‖x − h‖², h 4 × 256 SiLU; {steps} steps × batch {}, Adam {:e}, {}-step warm-up, clip 1, EMA {}; data: {} particles, fresh every {} steps{}",
+            setup.batch, o.lr, o.warm, o.ema, setup.particles, setup.regenerate,
+            if o.full { " (the reference schedule)" } else { " (reduced schedule; --full for the reference)" }
         );
-
-        // the test set (coupled metric) and an independent true set (noise floor)
         let started = std::time::Instant::now();
         let test = dataset(setup.particles, setup.mh_steps, 9_000_000 + setup.seed)?;
         let other = dataset(setup.particles, setup.mh_steps, 9_500_000 + setup.seed)?;
-        let x0 = at(&test, 0, setup.particles)?;
-        let truth = truth_at_times(&test, setup.particles)?;
-        let truth_other = truth_at_times(&other, setup.particles)?;
-        let (floor, _) = mmd_curve(&truth_other, &truth)?;
+        let sets = TruthSets {
+            x0: at(&test, 0, setup.particles)?,
+            truth: truth_at_times(&test, setup.particles)?,
+            other: truth_at_times(&other, setup.particles)?,
+        };
+        let (floor, _) = mmd_curve(&sets.other, &sets.truth)?;
         // the coupled metric of the exact dynamics: the unbiased estimator's cross term keeps the
         // i = j pairs, so coupled sets are biased low by ≈ (2/n)(k(x, x) − E k) and |MMD²| of a
         // perfect model is this, not 0
-        let (exact_coupled, _) = mmd_curve(&truth, &truth)?;
+        let (exact_coupled, _) = mmd_curve(&sets.truth, &sets.truth)?;
         println!("test and independent sets: {} particles each, {:.1} s; noise floor (two independent true sets) {floor:.3e}", setup.particles, started.elapsed().as_secs_f64());
-        let curve_x0 = at(&test, 0, curve_n)?;
-        let curve_truth = truth_at_times(&test, curve_n)?;
-
-        let mut rows = Vec::new();
-        // AM
+        let curve_x0 = at(&test, 0, o.curve_n)?;
+        let curve_truth = truth_at_times(&test, o.curve_n)?;
         let (am, curve, am_seconds) = train_am(
             &args,
-            &setup,
+            setup,
             steps,
             schedule,
-            ema,
-            &out,
+            o.ema,
+            &o.out,
             &curve_x0,
             &curve_truth,
-            eval_every,
+            o.eval_every,
         )?;
         let started = std::time::Instant::now();
-        let am_particles = push_am(&am, &x0)?;
+        let am_particles = push_am(&am, &sets.x0)?;
         let field = GradientField::new(&am);
         let am_err = relative_error(
             |t, x| Ok(field.velocity(t, x)?),
             |p, t| velocity(p, t * T_PHYSICAL).map(|v| T_PHYSICAL * v),
-            &truth,
+            &sets.truth,
         )?;
+        let seconds = am_seconds + started.elapsed().as_secs_f64();
         let (row, am_particles) = evaluate(
             "AM",
             am_particles,
-            &truth,
-            &truth_other,
+            &sets.truth,
+            &sets.other,
             Some(am_err),
-            am_seconds + started.elapsed().as_secs_f64(),
+            seconds,
         )?;
-        rows.push(row);
-
-        // ALD with the true scores, then with learned ones
-        let mut ald_true = None;
-        if !args.flag("skip-baselines") {
-            let started = std::time::Instant::now();
-            let x0d = x0.to_dtype(DType::F64)?;
-            let pred = push_ald(&ExactScore, &x0d, 5, setup.seed + 21)?;
-            let (row, pred) = evaluate(
-                "ALD + true scores",
-                pred,
-                &truth,
-                &truth_other,
-                Some(0.0),
-                started.elapsed().as_secs_f64(),
-            )?;
-            rows.push(row);
-            ald_true = Some(pred);
-            for (label, trace) in [
-                ("ALD + SM", TraceEstimator::Exact),
-                ("ALD + SSM", TraceEstimator::Rademacher),
-            ] {
-                let (net, train_s) = train_score(
-                    label,
-                    trace,
-                    baseline_steps,
-                    &setup,
-                    &out,
-                    args.flag("resume"),
-                )?;
-                let score_err = relative_error(
-                    |t, x| Ok(net.score(t, x)?),
-                    |p, t| action_matching::paths::hydrogen::score(p, t * T_PHYSICAL),
-                    &truth,
-                )?;
-                let started = std::time::Instant::now();
-                let pred = push_ald(&net, &x0, 5, setup.seed + 22)?;
-                let (row, _) = evaluate(
-                    label,
-                    pred,
-                    &truth,
-                    &truth_other,
-                    Some(score_err),
-                    train_s + started.elapsed().as_secs_f64(),
-                )?;
-                rows.push(row);
-            }
-        }
-
-        println!("\naverage |MMD²| over t = 0.1 … 1 (kernel Σ₃ exp(−1e-4‖x − x′‖²), unbiased, {} particles)", setup.particles);
-        println!(
-            "{:<18} | {:>10} {:>10} | {:>10} | {:>11} | {:>10} | {:>17} | {:>7}",
-            "method",
-            "coupled",
-            "± std(t)",
-            "paired",
-            "independent",
-            "field err",
-            "paper",
-            "time s"
-        );
-        for r in &rows {
-            let (_, sd) = mean_sd(&r.coupled.1);
-            let paper = PAPER
-                .iter()
-                .find(|p| p.0 == r.name)
-                .map(|p| format!("{:.1e} ± {:.1e}", p.1, p.2))
-                .unwrap_or_default();
-            println!(
-                "{:<18} | {:>10.3e} {:>10.1e} | {:>10.2e} | {:>11.3e} | {:>10} | {:>17} | {:>7.0}",
-                r.name,
-                r.coupled.0,
-                sd,
-                r.paired,
-                r.independent.0,
-                r.field_error.map(|e| format!("{e:.3}")).unwrap_or_default(),
-                paper,
-                r.seconds
-            );
-        }
-        println!(
-            "{:<18} | {:>10} {:>10} | {:>10} | {:>11.3e} |",
-            "noise floor", "", "", "", floor
-        );
-        println!(
-            "{:<18} | {:>10.3e} {:>10} |  (the coupled metric of the exact dynamics: what a perfect model scores)",
-            "exact dynamics", exact_coupled, ""
-        );
-        println!("(coupled: the reference metric, mean |MMD²|; paired: the same kernel with the i = j pairs left out of the cross term, signed, 0 ± noise for the exact dynamics)");
-        println!("(field err: AM ‖∇s − T·∇arg ψ‖/‖T·∇arg ψ‖; SM/SSM ‖s_θ − ∇log q‖/‖∇log q‖; mean over t, at the true particles)");
-        println!("\n|MMD²| per time, coupled:");
-        print!("{:<18} |", "t");
-        for t in TIMES {
-            print!(" {t:>8.1}");
-        }
-        println!();
-        for r in &rows {
-            print!("{:<18} |", r.name);
-            for v in &r.coupled.1 {
-                print!(" {v:>8.1e}");
-            }
-            println!();
-        }
-        if let Some(ald) = rows.iter().find(|r| r.name == "ALD + true scores") {
-            let ratio = ald.coupled.0 / rows[0].coupled.0;
-            println!(
-                "\naverage MMD of ALD with the true scores / AM's: {ratio:.2} (the paper's ratio: 3.6e-2 / 5.7e-4 = 63)"
-            );
-        }
-        if !full {
-            println!(
-                "(reduced schedule: compare with the paper's AM band only after a --full run)"
-            );
-        }
-        plot_curve(&curve, &rows, &out.join("mmd_curve.png"))?;
+        let mut rows = vec![row];
+        let (more, ald_true) = baselines(&args, &o, &sets)?;
+        rows.extend(more);
+        print_table(&rows, setup.particles, floor, exact_coupled, o.full);
+        plot_curve(&curve, &rows, &o.out.join("mmd_curve.png"))?;
         plot_particles(
-            &truth[9],
+            &sets.truth[9],
             &am_particles[9],
-            ald_true.as_ref().map(|v| &v[9]),
-            &out.join("particles_t1.png"),
+            &ald_true[9],
+            &o.out.join("particles_t1.png"),
         )?;
-        println!("wrote {}/mmd_curve.png, particles_t1.png, curve.csv, am.safetensors (resumable), am_ema.safetensors", out.display());
+        println!("wrote {}/mmd_curve.png, particles_t1.png, curve.csv, am.safetensors (resumable), am_ema.safetensors", o.out.display());
         Ok(())
     })
 }
