@@ -1,9 +1,8 @@
-//! Helpers shared by the examples: argument parsing, PNG plots, the trainer with its progress
+//! Helpers shared by the examples: argument parsing, the trainer with its progress
 //! display.
 #![allow(dead_code)]
 
 pub mod args;
-pub mod plot;
 pub mod trainer;
 
 /// Runs `main`, printing an error plainly and exiting with status 1 on failure.
