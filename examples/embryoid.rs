@@ -25,24 +25,27 @@
 //! TrajectoryNet/torchcfm's protocol): t_k ∈ {t1, t2, t3} left out of training, predicted from
 //! the test cells of t_{k−1}; not comparable with the paper.
 //!
+//! The protocol, the baselines and the choice of ε are library code (`am_train::protocol`,
+//! `am_train::snapshots`; `am eval` prints the same tables); this file trains the three models
+//! and lays out the tables.
+//!
 //! `cargo run --release --example embryoid` (≈ 15 min on 2 cores); `--quick` for a smoke run;
 //! `--data-dir ../shared/data/eb` reads the full 100-PC files instead of the embedded 5-PC copy
 //! (the same numbers: standardisation is per dimension).
 
 mod common;
 
-use action_matching::core::{
-    DType, Device, Diffusion, GradientField, SeededRng, Tensor, VelocityField,
-};
-use action_matching::metrics::{w1, w2};
-use action_matching::models::{FusedMlp, Mlp, MlpConfig, VectorMlp};
-use action_matching::objectives::{flow_matching_loss, ActionMatching, AmConfig};
-use action_matching::paths::data::preprocess::Standardizer;
+use action_matching::core::{DType, Device, Diffusion, SeededRng, Tensor};
+use action_matching::models::{MlpConfig, VectorMlp};
+use action_matching::objectives::flow_matching_loss;
 use action_matching::paths::{OtPairedPath, Snapshots};
-use action_matching::solvers::euler_maruyama;
-use action_matching::train::protocol::mean_sd;
+use action_matching::train::protocol::{
+    baseline_scores, field_score, markdown_table, model_score, select_eps, EvalConfig, Score,
+    Transition,
+};
+use action_matching::train::snapshots::{FitConfig, Simulation, SnapshotFit, SnapshotModel};
 use action_matching::train::{EngineChoice, TrainConfig};
-use common::trainer::{checkpoints, mlp_trainer, train_vector};
+use common::trainer::{checkpoints, train_vector};
 use std::path::{Path, PathBuf};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -81,9 +84,9 @@ const PAPER: [(&str, [f64; 4]); 6] = [
     ("entropic AM (paper)", [0.58, 0.77, 0.72, 0.74]),
 ];
 
-/// Training and test snapshots, standardised with the training split's statistics, 5 PCs.
+/// The raw training (validation split) and test snapshots.
 fn load(dir: Option<String>) -> Res<(Snapshots, Snapshots)> {
-    let (val, test) = match &dir {
+    Ok(match &dir {
         Some(d) => {
             let d = Path::new(d);
             (
@@ -98,11 +101,7 @@ fn load(dir: Option<String>) -> Res<(Snapshots, Snapshots)> {
                 Snapshots::from_npz(&p, "test_X", "test_ts")?,
             )
         }
-    };
-    let scaler = Standardizer::fit(&val)?;
-    let val = scaler.apply(&val)?.first_dims(5)?.times_to_unit();
-    let test = scaler.apply(&test)?.first_dims(5)?.times_to_unit();
-    Ok((val, test))
+    })
 }
 
 /// What the models share.
@@ -115,130 +114,80 @@ struct Setup {
     seed: u64,
     engine: EngineChoice,
     resume: bool,
+    repeats: usize,
     out: PathBuf,
 }
 
-/// The learned models of one training set.
+impl Setup {
+    /// The fit of an AM model: 5 standardised PCs, the OT-paired path with bridge noise ε.
+    fn fit_config(&self, eps: f64, leave_out: Option<usize>) -> FitConfig {
+        FitConfig {
+            dims: Some(5),
+            eps,
+            hidden: self.hidden.clone(),
+            model_seed: self.seed,
+            leave_out,
+            engine: self.engine,
+            train: TrainConfig {
+                seed: self.seed + 1,
+                ..TrainConfig::new(self.steps, self.batch, self.lr)
+            },
+            ..FitConfig::new(self.steps)
+        }
+    }
+
+    fn eval(&self) -> EvalConfig {
+        EvalConfig {
+            repeats: self.repeats,
+            seed: self.seed,
+            ..Default::default()
+        }
+    }
+}
+
+/// Runs a prepared fit with the progress display and a checkpoint named by `name`.
+fn run_fit(fit: &mut SnapshotFit, s: &Setup, name: &str) -> Res<f64> {
+    if let Some(n) = &fit.engine_note {
+        println!("({name}: {n})");
+    }
+    let options = checkpoints(s.out.join(format!("{name}.safetensors")), 1000, s.resume);
+    let (trainer, marginals) = (&mut fit.trainer, fit.marginals.as_ref());
+    Ok(common::trainer::fit(trainer, marginals, s.steps, &options, name)?.seconds)
+}
+
+/// The learned models of one training set, in the coordinates of `data` (every training time
+/// point, model coordinates).
 struct Models {
-    eam: FusedMlp<f32>,
-    am: FusedMlp<f32>,
+    eam: SnapshotModel,
+    am: SnapshotModel,
     cfm: VectorMlp,
+    data: Snapshots,
     seconds: [f64; 3],
 }
 
-/// The network of every model: [t, x] → widths `hidden` → output, SiLU.
-fn net_config(s: &Setup) -> MlpConfig {
-    MlpConfig {
+/// Trains eAM (Eq. 13, ε), AM (Eq. 7) and OT-CFM (the straight OT path's velocities) on `raw`,
+/// without time point `leave_out` if given; `tag` names the checkpoints.
+fn fit(raw: &Snapshots, s: &Setup, leave_out: Option<usize>, tag: &str) -> Res<Models> {
+    let mut seconds = [0.0; 3];
+    let mut eam = SnapshotFit::new(
+        raw,
+        s.fit_config(s.eps, leave_out),
+        r#"{"example":"embryoid"}"#,
+    )?;
+    seconds[0] = run_fit(&mut eam, s, &format!("eAM_{tag}"))?;
+    let mut am = SnapshotFit::new(
+        raw,
+        s.fit_config(0.0, leave_out),
+        r#"{"example":"embryoid"}"#,
+    )?;
+    seconds[1] = run_fit(&mut am, s, &format!("AM_{tag}"))?;
+    let config = MlpConfig {
         dim: 5,
         hidden: s.hidden.clone(),
         ..Default::default()
-    }
-}
-
-fn mlp(s: &Setup) -> Res<Mlp> {
-    Ok(Mlp::new(
-        net_config(s),
-        &mut SeededRng::new(s.seed),
-        DType::F32,
-        &Device::Cpu,
-    )?)
-}
-
-/// Trains one AM model on the OT-paired path of `data` with bridge noise ε (entropic AM for
-/// ε > 0, Eq. 13; deterministic AM for ε = 0, Eq. 7); `label` and `tag` name the checkpoint.
-fn fit_am(
-    data: &Snapshots,
-    s: &Setup,
-    label: &str,
-    eps: f64,
-    tag: &str,
-) -> Res<(FusedMlp<f32>, f64)> {
-    let path = OtPairedPath::new(data)?.with_bridge_noise(eps)?;
-    let config = AmConfig {
-        diffusion: if eps > 0.0 {
-            Diffusion::Constant { eps }
-        } else {
-            Diffusion::None
-        },
-        ..Default::default()
     };
-    let train = TrainConfig {
-        seed: s.seed + 1,
-        ..TrainConfig::new(s.steps, s.batch, s.lr)
-    };
-    let mut trainer = mlp_trainer(
-        mlp(s)?,
-        ActionMatching::new(config)?,
-        train,
-        s.engine,
-        label,
-    )?
-    .with_run_config(format!(
-        r#"{{"example":"embryoid","model":"{label}","set":"{tag}","eps":{eps}}}"#
-    ));
-    let name = format!("{label} {tag}");
-    let options = checkpoints(
-        s.out.join(format!("{label}_{tag}.safetensors")),
-        1000,
-        s.resume,
-    );
-    let report = common::trainer::fit(&mut trainer, &path, s.steps, &options, &name)?;
-    Ok((FusedMlp::<f32>::from_mlp(trainer.model()?)?, report.seconds))
-}
-
-/// Chooses ε of entropic AM without touching the test split: for each candidate, eAM trained on
-/// 80 % of the training cells of every time point pushes the held-out 20 % of t_{k−1} to t_k;
-/// the candidate with the least mean W1 against the held-out cells of t_k wins. (The held-out AM
-/// loss cannot rank ε: each ε defines its own objective, gap − K_ε, with a different constant.)
-fn select_eps(val: &Snapshots, s: &Setup, candidates: &[f64], repeats: usize) -> Res<f64> {
-    let (fit_part, held) = val.split(0.2, s.seed + 5)?;
-    let tau = val.times().to_vec();
-    println!(
-        "\nchoosing ε on a held-out 20 % of the training cells ({:?} cells per time point):",
-        held.counts()
-    );
-    println!("| ε | mean W1, held-out one-step |");
-    println!("|---|---|");
-    let mut best = (f64::INFINITY, candidates[0]);
-    for &eps in candidates {
-        let (m, _) = fit_am(&fit_part, s, "eAM", eps, &format!("select_eps{eps}"))?;
-        let field = GradientField::new(&m);
-        let mut total = 0.0;
-        for k in 1..tau.len() {
-            let x0 = held.tensor(k - 1, DType::F32, &Device::Cpu)?;
-            let truth = held.tensor(k, DType::F32, &Device::Cpu)?;
-            let (a, _, _) = predict(
-                &field,
-                Diffusion::Constant { eps },
-                &x0,
-                tau[k - 1],
-                tau[k],
-                &truth,
-                repeats,
-                s.seed + 7,
-            )?;
-            total += mean_sd(&a).0;
-        }
-        let score = total / (tau.len() - 1) as f64;
-        println!("| {eps} | {score:.4} |");
-        if score < best.0 {
-            best = (score, eps);
-        }
-    }
-    println!("chosen: ε = {}", best.1);
-    Ok(best.1)
-}
-
-/// Trains eAM, AM and OT-CFM on `data`; `tag` names the checkpoints.
-fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
-    let mut seconds = [0.0; 3];
-    let (eam, t0) = fit_am(data, s, "eAM", s.eps, tag)?;
-    let (am, t1) = fit_am(data, s, "AM", 0.0, tag)?;
-    seconds[0] = t0;
-    seconds[1] = t1;
-    // OT-CFM on the straight OT path
     let cfm = VectorMlp::new(
-        net_config(s),
+        config,
         &mut SeededRng::new(s.seed),
         DType::F32,
         &Device::Cpu,
@@ -247,202 +196,69 @@ fn fit(data: &Snapshots, s: &Setup, tag: &str) -> Res<Models> {
     if s.resume && saved.exists() {
         cfm.load_parameters(&saved)?;
     } else {
-        let path = OtPairedPath::new(data)?;
+        let path = OtPairedPath::new(&eam.train_data)?;
         let mut rng = SeededRng::new(s.seed + 1);
-        seconds[2] = train_vector(
-            action_matching::core::VectorModel::parameters(&cfm),
-            s.steps,
-            s.lr,
-            &format!("OT-CFM {tag}"),
-            &mut rng,
-            |_, rng| {
-                let t: Vec<f64> = (0..s.batch).map(|_| rng.uniform()).collect();
-                let (x, u) = path.sample_with_velocity(&t, rng, DType::F32, &Device::Cpu)?;
-                let tt = Tensor::from_vec(
-                    t.iter().map(|&v| v as f32).collect::<Vec<_>>(),
-                    (s.batch, 1),
-                    &Device::Cpu,
-                )?;
-                Ok(flow_matching_loss(&cfm, &tt, &x, &u)?)
-            },
-        )?;
+        let vars = action_matching::core::VectorModel::parameters(&cfm);
+        let label = format!("OT-CFM {tag}");
+        seconds[2] = train_vector(vars, s.steps, s.lr, &label, &mut rng, |_, rng| {
+            let t: Vec<f64> = (0..s.batch).map(|_| rng.uniform()).collect();
+            let (x, u) = path.sample_with_velocity(&t, rng, DType::F32, &Device::Cpu)?;
+            let t32: Vec<f32> = t.iter().map(|&v| v as f32).collect();
+            let tt = Tensor::from_vec(t32, (s.batch, 1), &Device::Cpu)?;
+            Ok(flow_matching_loss(&cfm, &tt, &x, &u)?)
+        })?;
         cfm.save(&saved)?;
     }
     Ok(Models {
-        eam,
-        am,
+        eam: eam.model()?,
+        am: am.model()?,
+        data: eam.data.clone(),
         cfm,
         seconds,
     })
 }
 
-/// Pushes `x0` from t0 to t1 with `diffusion` (100 Euler–Maruyama steps) `repeats` times;
-/// W1 and W2 against `truth` per repeat.
-#[allow(clippy::too_many_arguments)]
-fn predict(
-    field: &dyn VelocityField,
-    diffusion: Diffusion,
-    x0: &Tensor,
-    t0: f64,
-    t1: f64,
-    truth: &Tensor,
-    repeats: usize,
-    seed: u64,
-) -> Res<(Vec<f64>, Vec<f64>, Tensor)> {
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    let mut last = None;
-    for r in 0..repeats {
-        let mut rng = SeededRng::new(seed + r as u64);
-        let x = euler_maruyama(field, diffusion, x0, t0, t1, 100, &[], &mut rng)?.last()?;
-        a.push(w1(&x, truth, None, None)?);
-        b.push(w2(&x, truth, None, None)?);
-        last = Some(x);
-    }
-    Ok((a, b, last.expect("repeats ≥ 1")))
-}
-
-/// One table cell per method: (W1 mean, W1 std, W2 mean) per predicted time point.
-type Table = Vec<(String, Vec<(f64, f64, f64)>)>;
-
-fn print_table(title: &str, columns: &[String], rows: &Table) {
-    println!("\n{title}");
-    print!("| method |");
-    for c in columns {
-        print!(" {c} W1 | W2 |");
-    }
-    println!(" mean W1 |");
-    print!("|---|");
-    for _ in columns {
-        print!("---|---|");
-    }
-    println!("---|");
-    for (name, cells) in rows {
-        print!("| {name} |");
-        for (m, sd, w) in cells {
-            let w = if w.is_nan() {
-                "–".to_string()
-            } else {
-                format!("{w:.3}")
-            };
-            if *sd > 0.0 {
-                print!(" {m:.3} ± {sd:.3} | {w} |");
-            } else {
-                print!(" {m:.3} | {w} |");
-            }
-        }
-        let mean = cells.iter().map(|c| c.0).sum::<f64>() / cells.len() as f64;
-        println!(" {mean:.3} |");
-    }
-}
-
-/// Evaluates the models of one training set on the transitions `ks` (k: t_{k−1} → t_k); the
-/// model-free rows come from `baselines`. Returns the table rows and eAM's predictions.
-fn evaluate(
-    m: &Models,
-    ks: &[usize],
-    test: &Snapshots,
-    s: &Setup,
-    repeats: usize,
-    baselines: impl Fn(usize, &Tensor) -> Res<Vec<(&'static str, f64, f64)>>,
-) -> Res<(Table, Vec<(usize, Tensor)>)> {
-    let tau = test.times().to_vec();
-    let dev = Device::Cpu;
-    let (eam, am) = (GradientField::new(&m.eam), GradientField::new(&m.am));
-    let methods: [(&str, &dyn VelocityField, Diffusion, usize); 3] = [
-        (
-            "entropic AM (ours)",
-            &eam,
-            Diffusion::Constant { eps: s.eps },
-            repeats,
-        ),
-        ("AM (ours)", &am, Diffusion::None, 1),
-        ("OT-CFM (ours)", &m.cfm, Diffusion::None, 1),
-    ];
-    let mut rows: Table = Vec::new();
-    let mut shown = Vec::new();
-    for (name, field, diffusion, reps) in methods {
-        let mut cells = Vec::new();
-        for &k in ks {
-            let x0 = test.tensor(k - 1, DType::F32, &dev)?;
-            let truth = test.tensor(k, DType::F32, &dev)?;
-            let (a, b, last) = predict(
-                field,
-                diffusion,
-                &x0,
-                tau[k - 1],
-                tau[k],
-                &truth,
-                reps,
-                s.seed + 100 * k as u64,
-            )?;
-            let (m1, s1) = mean_sd(&a);
-            cells.push((m1, s1, mean_sd(&b).0));
-            if name.starts_with("entropic") {
-                shown.push((k, last));
-            }
-        }
-        rows.push((name.to_string(), cells));
-    }
+/// The transitions `ks` of the models against the test cells (raw), with the baselines.
+fn evaluate(m: &Models, ks: &[usize], test_raw: &Snapshots, s: &Setup) -> Res<Vec<Transition>> {
+    let test = m.eam.preprocessing.apply(test_raw)?;
+    let config = s.eval();
+    let mut out = Vec::new();
     for &k in ks {
-        let truth = test.tensor(k, DType::F32, &dev)?;
-        for (name, a, b) in baselines(k, &truth)? {
-            match rows.iter_mut().find(|r| r.0 == name) {
-                Some(r) => r.1.push((a, 0.0, b)),
-                None => rows.push((name.to_string(), vec![(a, 0.0, b)])),
-            }
-        }
+        let left_out = m.eam.leave_out == Some(k);
+        let mut scores = vec![
+            (
+                "entropic AM (ours)".to_string(),
+                model_score(&m.eam, &test, k, &config)?,
+            ),
+            (
+                "AM (ours)".to_string(),
+                model_score(&m.am, &test, k, &config)?,
+            ),
+            (
+                "OT-CFM (ours)".to_string(),
+                field_score(&m.cfm, Diffusion::None, &test, k, &config)?,
+            ),
+        ];
+        scores.extend(baseline_scores(&m.data, &test, k, left_out)?);
+        let time = m.eam.preprocessing.time_from_model(test.times()[k]);
+        out.push(Transition {
+            k,
+            time,
+            left_out,
+            scores,
+        });
     }
-    Ok((rows, shown))
-}
-
-/// The model-free trajectory baseline: each cell of `x0` `(N, 5)` moves by `fraction` of the
-/// barycentric OT displacement T(a) − a of its nearest training cell a of `from` (exact OT,
-/// squared Euclidean cost, from `from` to `to`, row-major 5-D cells).
-fn ot_displacement(from: &[f64], to: &[f64], fraction: f64, x0: &Tensor) -> Res<Tensor> {
-    let d = 5;
-    let n = from.len() / d;
-    let sq = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| (u - v).powi(2)).sum::<f64>();
-    let plan = action_matching::core::ot::squared_euclidean_plan(from, to, d)?;
-    let mut target = vec![0.0; n * d];
-    let mut mass = vec![0.0; n];
-    for &(i, j, p) in &plan.entries {
-        mass[i] += p;
-        for a in 0..d {
-            target[i * d + a] += p * to[j * d + a];
-        }
-    }
-    let x: Vec<f64> = x0.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
-    let mut out = Vec::with_capacity(x.len());
-    for p in x.chunks(d) {
-        let nn = (0..n)
-            .min_by(|&a, &b| {
-                sq(p, &from[a * d..(a + 1) * d]).total_cmp(&sq(p, &from[b * d..(b + 1) * d]))
-            })
-            .ok_or("no training cells")?;
-        for a in 0..d {
-            let moved = target[nn * d + a] / mass[nn] - from[nn * d + a];
-            out.push(p[a] + fraction * moved);
-        }
-    }
-    let rows = out.len() / d;
-    Ok(action_matching::core::rng::tensor_from_f64(
-        out,
-        &[rows, d],
-        DType::F32,
-        &Device::Cpu,
-    )?)
+    Ok(out)
 }
 
 /// Test cells by day bin (light) and eAM's one-step predictions (dark), standardised PCs 1–2.
-fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
-    use action_matching::train::figures::{ramp, scatter_with_paths, Group, Labels, Rgb};
-    let k = test.times().len();
+fn plot(model: &SnapshotModel, test_raw: &Snapshots, path: &Path) -> Res<()> {
+    use action_matching::train::figures::{points, ramp, scatter_with_paths, Group, Labels, Rgb};
+    let test = model.preprocessing.apply(test_raw)?;
+    let (tau, k) = (test.times(), test.times().len());
     let light = |c: Rgb| {
-        Rgb(
-            (c.0 as f64 * 0.45 + 140.0) as u8,
-            (c.1 as f64 * 0.45 + 140.0) as u8,
-            (c.2 as f64 * 0.45 + 140.0) as u8,
-        )
+        let f = |v: u8| (v as f64 * 0.45 + 140.0) as u8;
+        Rgb(f(c.0), f(c.1), f(c.2))
     };
     let mut groups: Vec<Group> = test
         .groups()
@@ -453,15 +269,21 @@ fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
             color: light(ramp(j, k)),
         })
         .collect();
-    for (j, x) in shown {
+    for j in 1..k {
+        let x0 = test.tensor(j - 1, DType::F32, &Device::Cpu)?;
+        let x = model.simulate(
+            &x0,
+            tau[j - 1],
+            tau[j],
+            &[],
+            100,
+            Simulation::Sde,
+            100 * j as u64,
+        )?;
         groups.push(Group {
             label: format!("eAM from bin {} to bin {j}", j - 1),
-            points: x
-                .to_vec2::<f32>()?
-                .iter()
-                .map(|p| (p[0] as f64, p[1] as f64))
-                .collect(),
-            color: ramp(*j, k),
+            points: points(&x.last()?, (0, 1))?,
+            color: ramp(j, k),
         });
     }
     let labels = Labels {
@@ -472,168 +294,125 @@ fn plot(test: &Snapshots, shown: &[(usize, Tensor)], path: &Path) -> Res<()> {
     Ok(scatter_with_paths(path, &labels, &groups, &[], "")?)
 }
 
+/// Chooses ε on a held-out 20 % of the training cells (`protocol::select_eps`), printing the trials.
+fn choose_eps(val: &Snapshots, s: &Setup, candidates: &[f64]) -> Res<f64> {
+    let base = s.fit_config(candidates[0], None);
+    let mut eval = s.eval();
+    eval.seed += 7;
+    let selection = select_eps(
+        val,
+        &base,
+        candidates,
+        0.2,
+        s.seed + 5,
+        &eval,
+        |fit, eps| {
+            run_fit(fit, s, &format!("eAM_select_eps{eps}"))
+                .map(|_| ())
+                .map_err(|e| action_matching::train::Error::Argument {
+                    arg: "select-eps",
+                    reason: e.to_string(),
+                })
+        },
+    )?;
+    println!(
+        "\nε chosen on a held-out 20 % of the training cells ({:?} cells per time point):",
+        selection.held_counts
+    );
+    println!("| ε | mean W1, held-out one-step |\n|---|---|");
+    for t in &selection.trials {
+        println!("| {} | {:.4} |", t.eps, t.mean_w1);
+    }
+    println!("chosen: ε = {}", selection.chosen);
+    Ok(selection.chosen)
+}
+
+/// Table 1: one-step, all time points trained, with the paper's rows (W1 only).
+fn one_step(val: &Snapshots, test: &Snapshots, s: &Setup) -> Res<()> {
+    let started = std::time::Instant::now();
+    let models = fit(val, s, None, "all")?;
+    println!(
+        "trained in {:.0} / {:.0} / {:.0} s (eAM / AM / OT-CFM)",
+        models.seconds[0], models.seconds[1], models.seconds[2]
+    );
+    let mut rows = evaluate(&models, &[1, 2, 3, 4], test, s)?;
+    for (j, row) in rows.iter_mut().enumerate() {
+        for (name, v) in PAPER {
+            let published = Score {
+                w1: v[j],
+                w1_sd: 0.0,
+                w2: f64::NAN,
+            };
+            row.scores.push((name.to_string(), published));
+        }
+    }
+    println!("\n{}", markdown_table("Table 1, one-step (test cells of t_{k−1} pushed to t_k; W1 = exact EMD with Euclidean cost, mean ± sd over repeats; standardised units; paper rows: W1 from NLSB, no W2):", &rows));
+    println!("(one-step table: {:.0} s)", started.elapsed().as_secs_f64());
+    plot(&models.eam, test, &s.out.join("one_step.png"))
+}
+
+/// Table 2: leave t1, t2, t3 out in turn (TrajectoryNet/torchcfm's protocol).
+fn leave_one_out(val: &Snapshots, test: &Snapshots, s: &Setup) -> Res<()> {
+    let started = std::time::Instant::now();
+    let mut rows = Vec::new();
+    for k in [1usize, 2, 3] {
+        let m = fit(val, s, Some(k), &format!("without_t{k}"))?;
+        rows.extend(evaluate(&m, &[k], test, s)?);
+    }
+    println!("\n{}", markdown_table("Table 2, leave-one-out (trained without t_k; test cells of t_{k−1} pushed to t_k; not comparable with the paper):", &rows));
+    println!(
+        "(leave-one-out table: {:.0} s)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() {
     common::run(|| {
         let args = common::args::Args::parse(HELP, &["quick", "resume", "no-leave-out"])?;
         let quick = args.flag("quick");
-        let hidden: Vec<usize> = args.list("hidden", "256,256,256")?;
         let mut s = Setup {
             steps: args.get("steps", if quick { 20 } else { 3000 })?,
             batch: args.get("batch", 256)?,
-            hidden,
+            hidden: args.list("hidden", "256,256,256")?,
             lr: args.get("lr", 1e-3)?,
             eps: args.get("eps", 0.1)?,
             seed: args.get("seed", 0)?,
             engine: args.string("engine", "fused").parse()?,
             resume: args.flag("resume"),
+            repeats: args.get("repeats", if quick { 2 } else { 10 })?,
             out: PathBuf::from(args.string("out", "out/embryoid")),
         };
-        let repeats: usize = args.get("repeats", if quick { 2 } else { 10 })?;
-        let candidates: Vec<f64> = args.list(
-            "select-eps",
-            if quick { "0.1,0.4" } else { "0.1,0.2,0.4,0.8" },
-        )?;
-        if candidates.is_empty() || candidates.iter().any(|e| !(*e > 0.0 && e.is_finite())) {
-            return Err("--select-eps: candidates must be finite and > 0".into());
-        }
+        let default_candidates = if quick { "0.1,0.4" } else { "0.1,0.2,0.4,0.8" };
+        let candidates: Vec<f64> = args.list("select-eps", default_candidates)?;
         if !(s.eps > 0.0 && s.eps.is_finite()) {
             return Err(
                 format!("--eps must be finite and > 0 (entropic AM), got {}", s.eps).into(),
             );
         }
-        if repeats == 0 || s.batch < 2 {
-            return Err("--repeats ≥ 1 and --batch ≥ 2 are required".into());
+        if s.repeats == 0 || s.batch < 2 || candidates.is_empty() {
+            return Err(
+                "--repeats ≥ 1, --batch ≥ 2 and at least one --select-eps candidate are required"
+                    .into(),
+            );
         }
         std::fs::create_dir_all(&s.out).map_err(|e| format!("{}: {e}", s.out.display()))?;
         let (val, test) = load(args.values_get("data-dir"))?;
         if val.times().len() != 5 || test.times().len() != 5 {
-            return Err(format!(
-                "expected 5 time points in both splits, got {} and {}",
-                val.times().len(),
-                test.times().len()
-            )
-            .into());
+            let (a, b) = (val.times().len(), test.times().len());
+            return Err(format!("Table 1 has 5 time points; the splits have {a} and {b} (`am eval` takes any number)").into());
         }
         println!("Embryoid body (NLSB preparation): train on val {:?} cells, evaluate on test {:?}; 5 standardised PCs", val.counts(), test.counts());
         if args.values_get("eps").is_none() {
-            s.eps = select_eps(&val, &s, &candidates, repeats)?;
+            s.eps = choose_eps(&val, &s, &candidates)?;
         }
         println!(
-            "MLP {:?} SiLU; {} steps × batch {}, lr {}; ε = {}; {repeats} SDE repeats; seed {}",
-            s.hidden, s.steps, s.batch, s.lr, s.eps, s.seed
+            "MLP {:?} SiLU; {} steps × batch {}, lr {}; ε = {}; {} SDE repeats; seed {}",
+            s.hidden, s.steps, s.batch, s.lr, s.eps, s.repeats, s.seed
         );
-
-        // Table 1: one-step, all time points trained
-        let started = std::time::Instant::now();
-        let models = fit(&val, &s, "all")?;
-        println!(
-            "trained in {:.0} / {:.0} / {:.0} s (eAM / AM / OT-CFM)",
-            models.seconds[0], models.seconds[1], models.seconds[2]
-        );
-        let ks = [1, 2, 3, 4];
-        let (mut rows, shown) = evaluate(&models, &ks, &test, &s, repeats, |k, truth| {
-            let x = val.tensor(k, DType::F32, &Device::Cpu)?;
-            let x0 = test.tensor(k - 1, DType::F32, &Device::Cpu)?;
-            let moved = ot_displacement(val.group(k - 1)?, val.group(k)?, 1.0, &x0)?;
-            Ok(vec![
-                (
-                    "OT interpolation",
-                    w1(&x, truth, None, None)?,
-                    w2(&x, truth, None, None)?,
-                ),
-                (
-                    "OT displacement",
-                    w1(&moved, truth, None, None)?,
-                    w2(&moved, truth, None, None)?,
-                ),
-            ])
-        })?;
-        for (name, v) in PAPER {
-            rows.push((
-                name.to_string(),
-                v.iter().map(|&a| (a, 0.0, f64::NAN)).collect(),
-            ));
-        }
-        let cols: Vec<String> = ks.iter().map(|k| format!("t{k}")).collect();
-        print_table(
-            "Table 1, one-step (test cells of t_{k−1} pushed to t_k; W1 = exact EMD with Euclidean cost, mean ± std over repeats; standardised units; paper rows: W1 from NLSB, no W2):",
-            &cols,
-            &rows,
-        );
-        let ours = |name: &str| {
-            rows.iter()
-                .find(|r| r.0 == name)
-                .map(|r| r.1.iter().map(|c| c.0).sum::<f64>() / 4.0)
-        };
-        if let (Some(e), Some(a), Some(o)) = (
-            ours("entropic AM (ours)"),
-            ours("AM (ours)"),
-            ours("OT interpolation"),
-        ) {
-            println!("mean W1: entropic AM {e:.3}, AM {a:.3}, OT interpolation {o:.3}");
-        }
-        println!("(one-step table: {:.0} s)", started.elapsed().as_secs_f64());
-        plot(&test, &shown, &s.out.join("one_step.png"))?;
-
-        // Table 2: leave one time point out
+        one_step(&val, &test, &s)?;
         if !args.flag("no-leave-out") {
-            let started = std::time::Instant::now();
-            let mut table: Table = Vec::new();
-            for k in [1usize, 2, 3] {
-                let (rest, t_k, _) = val.leave_out(k)?;
-                let m = fit(&rest, &s, &format!("without_t{k}"))?;
-                let interp = OtPairedPath::new(&rest)?;
-                let tau = val.times();
-                let fraction = (tau[k] - tau[k - 1]) / (tau[k + 1] - tau[k - 1]);
-                let (rows, _) = evaluate(&m, &[k], &test, &s, repeats, |_, truth| {
-                    let x0 = test.tensor(k - 1, DType::F32, &Device::Cpu)?;
-                    let moved =
-                        ot_displacement(val.group(k - 1)?, val.group(k + 1)?, fraction, &x0)?;
-                    let (pts, mass) = interp.measure_at(t_k);
-                    let n = mass.len();
-                    let x = action_matching::core::rng::tensor_from_f64(
-                        pts,
-                        &[n, 5],
-                        DType::F32,
-                        &Device::Cpu,
-                    )?;
-                    let total: f64 = mass.iter().sum();
-                    let w = action_matching::core::rng::tensor_from_f64(
-                        mass.iter().map(|m| m / total).collect(),
-                        &[n, 1],
-                        DType::F32,
-                        &Device::Cpu,
-                    )?;
-                    Ok(vec![
-                        (
-                            "OT interpolation",
-                            w1(&x, truth, Some(&w), None)?,
-                            w2(&x, truth, Some(&w), None)?,
-                        ),
-                        (
-                            "OT displacement",
-                            w1(&moved, truth, None, None)?,
-                            w2(&moved, truth, None, None)?,
-                        ),
-                    ])
-                })?;
-                for (name, cells) in rows {
-                    match table.iter_mut().find(|r| r.0 == name) {
-                        Some(r) => r.1.extend(cells),
-                        None => table.push((name, cells)),
-                    }
-                }
-            }
-            let cols: Vec<String> = [1, 2, 3].iter().map(|k| format!("t{k} left out")).collect();
-            print_table(
-                "Table 2, leave-one-out (trained without t_k; test cells of t_{k−1} pushed to t_k; not comparable with the paper):",
-                &cols,
-                &table,
-            );
-            println!(
-                "(leave-one-out table: {:.0} s)",
-                started.elapsed().as_secs_f64()
-            );
+            leave_one_out(&val, &test, &s)?;
         }
         println!(
             "wrote {}/one_step.png and the models' checkpoints",

@@ -127,12 +127,14 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
     ]);
     for want in [
         "one-step",
-        "→ t1 = 1",
-        "→ t3 = 7",
-        "identity W1",
-        "mean shift W1",
-        "OT interpolation W1",
-        "| mean |",
+        "→ t1 = 1: W1",
+        "→ t3 = 7: W1",
+        "| model |",
+        "| identity |",
+        "| mean shift |",
+        "| OT interpolation |",
+        "| OT displacement |",
+        "mean W1",
     ] {
         assert!(text.contains(want), "{want}: {text}");
     }
@@ -157,7 +159,7 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
         "eval", "--model", &loo, "--data", &train_s, "--t-key", "day", "--split", "0.25", "--ode",
     ]);
     assert!(
-        text.contains("leave-one-out") && text.contains("→ t2 = 3 (left out)"),
+        text.contains("leave-one-out") && text.contains("→ t2 = 3, left out: W1"),
         "{text}"
     );
     assert!(text.contains("test [15, 15, 15, 15]"), "{text}");

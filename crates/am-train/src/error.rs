@@ -44,6 +44,10 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A caller's callback failed (e.g. the training run that `protocol::select_eps` calls):
+    /// its message.
+    #[error("{0}")]
+    Callback(String),
     /// A step produced a non-finite loss or gradient: the parameters of the step before are kept.
     #[error("step {step}: the loss is {loss} and ‖∇θ‖ = {grad_norm}: training diverged; the parameters of step {} are kept{}", step - 1, checkpoint.as_ref().map(|p| format!("; the last good checkpoint is {p}")).unwrap_or_default())]
     NonFinite {

@@ -508,6 +508,29 @@ impl SnapshotFit {
     pub fn new(raw: &Snapshots, config: FitConfig, run: &str) -> Result<Self> {
         config.validate()?;
         let preprocessing = Preprocessing::fit(raw, config.dims)?;
+        Self::with_preprocessing(raw, preprocessing, config, run)
+    }
+
+    /// Prepares a fit of `raw` in the coordinates of a given `preprocessing` (fitted on other
+    /// cells, e.g. all training cells when only a part of them is trained on); its `dims` must
+    /// match `config.dims` when that is set.
+    pub fn with_preprocessing(
+        raw: &Snapshots,
+        preprocessing: Preprocessing,
+        config: FitConfig,
+        run: &str,
+    ) -> Result<Self> {
+        config.validate()?;
+        preprocessing.validate()?;
+        if config.dims.is_some_and(|d| d != preprocessing.dims) {
+            return Err(Error::Argument {
+                arg: "dims",
+                reason: format!(
+                    "the configuration keeps {:?} dimensions, the preprocessing {}",
+                    config.dims, preprocessing.dims
+                ),
+            });
+        }
         let mut data = preprocessing.apply(raw)?;
         if let Some(m) = &config.masses {
             let masses: Vec<f64> = match m {

@@ -1,10 +1,10 @@
 //! `am eval`: one-step and leave-one-out W1/W2 of saved models against held-out cells, with the
-//! identity, mean-shift and OT-interpolation baselines (`am_train::protocol`).
+//! identity, mean-shift, OT-interpolation and OT-displacement baselines (`am_train::protocol`).
 
 use super::data::DataArgs;
 use crate::failure::{CliError, Failure};
 use am_core::Device;
-use am_train::protocol::{evaluate, EvalConfig, Transition};
+use am_train::protocol::{evaluate, markdown_table, EvalConfig, Transition};
 use am_train::snapshots::{Simulation, SnapshotModel};
 use clap::Args;
 use std::path::PathBuf;
@@ -37,38 +37,7 @@ pub struct EvalArgs {
 }
 
 fn print_table(name: &str, rows: &[Transition]) {
-    let methods: Vec<&str> = rows[0].scores.iter().map(|(m, _)| m.as_str()).collect();
-    print!("\n{name}\n| transition |");
-    for m in &methods {
-        print!(" {m} W1 | W2 |");
-    }
-    print!("\n|---|");
-    for _ in &methods {
-        print!("---|---|");
-    }
-    println!();
-    for r in rows {
-        let tag = if r.left_out { " (left out)" } else { "" };
-        print!("| → t{} = {}{tag} |", r.k, r.time);
-        for (_, s) in &r.scores {
-            if s.w1_sd > 0.0 {
-                print!(" {:.3} ± {:.3} | {:.3} |", s.w1, s.w1_sd, s.w2);
-            } else {
-                print!(" {:.3} | {:.3} |", s.w1, s.w2);
-            }
-        }
-        println!();
-    }
-    if rows.len() > 1 {
-        print!("| mean |");
-        for j in 0..methods.len() {
-            let m = |f: fn(&am_train::protocol::Score) -> f64| {
-                rows.iter().map(|r| f(&r.scores[j].1)).sum::<f64>() / rows.len() as f64
-            };
-            print!(" {:.3} | {:.3} |", m(|s| s.w1), m(|s| s.w2));
-        }
-        println!();
-    }
+    println!("\n{}", markdown_table(name, rows));
 }
 
 /// Runs `am eval`.

@@ -2,5 +2,6 @@
 
 mod figures;
 mod mock;
+mod protocol;
 mod resume;
 mod trainer;

@@ -9,17 +9,31 @@
 //! - **OT interpolation**: the displacement interpolation (McCann) of the training cells of the
 //!   neighbours at t_k, by the exact OT plan; when t_k is trained on, this is the training
 //!   snapshot of t_k itself, so that row is the distance between the splits — a floor for any
-//!   model of the training cells.
+//!   model of the training cells;
+//! - **OT displacement**: a trajectory without a model: each cell of t_{k−1} moves by the
+//!   barycentric OT displacement T(a) − a of its nearest training cell a, from the training cells
+//!   of t_{k−1} to those of t_k (a fraction (t_k − t_{k−1})/(t_{k+1} − t_{k−1}) of the displacement
+//!   to t_{k+1} when t_k is left out).
+//!
+//! [`markdown_table`] formats the results; [`select_eps`] chooses ε of entropic AM on a held-out
+//! part of the training cells.
 //!
 //! One-step: every transition k = 1 … K − 1 of a model trained on all time points.
 //! Leave-one-out: the transition into the time point k that a model trained without k left out.
 
+mod baselines;
+mod select;
+mod table;
+
+pub use baselines::baseline_scores;
+pub use select::{select_eps, EpsSelection, EpsTrial};
+pub use table::markdown_table;
+
 use crate::snapshots::{Simulation, SnapshotModel};
 use crate::{Error, Result};
-use am_core::rng::tensor_from_f64;
-use am_core::{DType, Device, Tensor};
+use am_core::{DType, Device, Diffusion, GradientField, SeededRng, Tensor, VelocityField};
 use am_metrics::{w1, w2};
-use am_paths::{OtPairedPath, Snapshots};
+use am_paths::Snapshots;
 
 /// W1 and W2 of one prediction (mean and standard deviation over SDE repeats).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,11 +83,11 @@ impl Default for EvalConfig {
     }
 }
 
-fn cells(s: &Snapshots, k: usize) -> Result<Tensor> {
+pub(crate) fn cells(s: &Snapshots, k: usize) -> Result<Tensor> {
     Ok(s.tensor(k, DType::F32, &Device::Cpu)?)
 }
 
-fn score(x: &Tensor, truth: &Tensor, weights: Option<&Tensor>) -> Result<Score> {
+pub(crate) fn score(x: &Tensor, truth: &Tensor, weights: Option<&Tensor>) -> Result<Score> {
     Ok(Score {
         w1: w1(x, truth, weights, None)?,
         w1_sd: 0.0,
@@ -116,31 +130,43 @@ fn check(model: &SnapshotModel, train: &Snapshots, test: &Snapshots) -> Result<(
     Ok(())
 }
 
-/// The model's prediction of transition k (test cells of k − 1 pushed to t_k).
-pub fn model_score(
-    model: &SnapshotModel,
+/// The prediction of transition k by any velocity field: the test cells of k − 1 pushed from
+/// t_{k−1} to t_k by dX = v dt + ε_t dW (Euler–Maruyama, `config.repeats` repeats) or, for
+/// ε ≡ 0, by dX = v dt (RK4, one run), `config.steps` steps each.
+pub fn field_score(
+    field: &dyn VelocityField,
+    diffusion: Diffusion,
     test: &Snapshots,
     k: usize,
     config: &EvalConfig,
 ) -> Result<Score> {
     let tau = test.times();
+    if k == 0 || k >= tau.len() {
+        return Err(Error::Argument {
+            arg: "k",
+            reason: format!("transition into {k} of {} time points", tau.len()),
+        });
+    }
     let (x0, truth) = (cells(test, k - 1)?, cells(test, k)?);
-    let stochastic = config.simulation == Simulation::Sde && model.dynamics.eps > 0.0;
+    let stochastic = match diffusion {
+        Diffusion::None => false,
+        Diffusion::Constant { eps } | Diffusion::Decaying { eps } => eps > 0.0,
+    };
     let repeats = if stochastic { config.repeats.max(1) } else { 1 };
     let (mut a, mut b) = (Vec::new(), Vec::new());
     for r in 0..repeats {
-        let seed = config.seed + 100 * k as u64 + r as u64;
-        let x = model
-            .simulate(
-                &x0,
-                tau[k - 1],
-                tau[k],
-                &[],
-                config.steps,
-                config.simulation,
-                seed,
-            )?
-            .last()?;
+        let (t0, t1) = (tau[k - 1], tau[k]);
+        let x = if stochastic {
+            let mut rng = SeededRng::new(config.seed + 100 * k as u64 + r as u64);
+            am_solvers::euler_maruyama(field, diffusion, &x0, t0, t1, config.steps, &[], &mut rng)?
+        } else {
+            let ode = am_solvers::OdeConfig {
+                method: am_solvers::Method::Rk4,
+                steps: config.steps,
+            };
+            am_solvers::integrate(field, &x0, t0, t1, ode, &[])?
+        }
+        .last()?;
         let s = score(&x, &truth, None)?;
         a.push(s.w1);
         b.push(s.w2);
@@ -153,81 +179,32 @@ pub fn model_score(
     })
 }
 
+/// The model's prediction of transition k (test cells of k − 1 pushed to t_k): its gradient
+/// field with its ε (the SDE), or the ODE when `config.simulation` says so.
+pub fn model_score(
+    model: &SnapshotModel,
+    test: &Snapshots,
+    k: usize,
+    config: &EvalConfig,
+) -> Result<Score> {
+    let fused = am_models::FusedMlp::<f32>::from_mlp(&model.mlp);
+    let action: &dyn am_core::Action = match &fused {
+        Ok(f) => f,
+        Err(_) => &model.mlp,
+    };
+    let diffusion = match config.simulation {
+        Simulation::Sde => model.diffusion(),
+        Simulation::Ode => Diffusion::None,
+    };
+    field_score(&GradientField::new(action), diffusion, test, k, config)
+}
+
 /// Mean and sample standard deviation (n − 1; 0 for a single value) of repeated scores.
 pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
     let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
     (m, s)
-}
-
-fn mean_of(s: &Snapshots, k: usize) -> Result<Vec<f64>> {
-    let d = s.dim();
-    let g = s.group(k)?;
-    let n = (g.len() / d) as f64;
-    Ok((0..d)
-        .map(|j| g.chunks(d).map(|r| r[j]).sum::<f64>() / n)
-        .collect())
-}
-
-/// The model-free baselines of transition k (see the module docs); `left_out`: t_k is not in
-/// the training data the baselines may use.
-pub fn baseline_scores(
-    train: &Snapshots,
-    test: &Snapshots,
-    k: usize,
-    left_out: bool,
-) -> Result<Vec<(String, Score)>> {
-    let d = train.dim();
-    let tau = train.times();
-    let truth = cells(test, k)?;
-    let x0 = test.group(k - 1)?;
-    let mut out = Vec::new();
-    let n0 = x0.len() / d;
-    let from = tensor_from_f64(x0.to_vec(), &[n0, d], DType::F32, &Device::Cpu)?;
-    out.push(("identity".to_string(), score(&from, &truth, None)?));
-    // the training mean at t_k (interpolated when t_k is left out)
-    let (m0, mk) = if left_out {
-        let (a, b) = (mean_of(train, k - 1)?, mean_of(train, k + 1)?);
-        let f = (tau[k] - tau[k - 1]) / (tau[k + 1] - tau[k - 1]);
-        let mk = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (1.0 - f) * x + f * y)
-            .collect();
-        (a, mk)
-    } else {
-        (mean_of(train, k - 1)?, mean_of(train, k)?)
-    };
-    let shifted: Vec<f64> = x0
-        .chunks(d)
-        .flat_map(|r| {
-            r.iter()
-                .zip(m0.iter().zip(&mk))
-                .map(|(x, (a, b))| x + b - a)
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let shifted = tensor_from_f64(shifted, &[n0, d], DType::F32, &Device::Cpu)?;
-    out.push(("mean shift".to_string(), score(&shifted, &truth, None)?));
-    let interp = if left_out {
-        let (rest, t_k, _) = train.leave_out(k)?;
-        let (pts, mass) = OtPairedPath::new(&rest)?.measure_at(t_k);
-        let n = mass.len();
-        let total: f64 = mass.iter().sum();
-        let x = tensor_from_f64(pts, &[n, d], DType::F32, &Device::Cpu)?;
-        let w = tensor_from_f64(
-            mass.iter().map(|m| m / total).collect(),
-            &[n, 1],
-            DType::F32,
-            &Device::Cpu,
-        )?;
-        score(&x, &truth, Some(&w))?
-    } else {
-        score(&cells(train, k)?, &truth, None)?
-    };
-    out.push(("OT interpolation".to_string(), interp));
-    Ok(out)
 }
 
 /// Evaluates `model` on `test` with the baselines from `train` (both in model coordinates, with
