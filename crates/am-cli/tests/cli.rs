@@ -1,5 +1,6 @@
 //! The `am` binary end to end on a small four-time-point data set with uneven spacing: fit,
 //! info, simulate, eval (one-step and leave-one-out, from a test file and from a seeded split),
+//! ε chosen by `--select-eps`,
 //! resume, and exit codes that say what failed.
 
 use am_core::SeededRng;
@@ -150,11 +151,23 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
         "20",
         "--leave-out",
         "2",
+        "--select-eps",
+        "0.05,0.5",
+        "--select-repeats",
+        "2",
         "--out",
         &loo,
     ];
     fit.extend(common);
-    ok(&fit);
+    let text = ok(&fit);
+    // ε chosen on every transition of held-out training cells, then the leave-one-out fit
+    assert!(text.contains("| 0.05 |") && text.contains("| 0.5 |"), "{text}");
+    let chosen = text
+        .lines()
+        .find_map(|l| l.strip_prefix("chosen: ε = "))
+        .expect("a chosen ε");
+    assert!(chosen == "0.05" || chosen == "0.5", "{chosen}");
+    assert!(ok(&["info", &loo]).contains(&format!("\"eps\": {chosen}")));
     let text = ok(&[
         "eval", "--model", &loo, "--data", &train_s, "--t-key", "day", "--split", "0.25", "--ode",
     ]);

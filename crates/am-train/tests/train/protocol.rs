@@ -71,7 +71,12 @@ fn the_exact_field_scores_zero_and_the_baselines_have_their_exact_values() {
         let names: Vec<&str> = b.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["identity", "mean shift", "OT interpolation", "OT displacement"]
+            [
+                "identity",
+                "mean shift",
+                "OT interpolation",
+                "OT displacement"
+            ]
         );
         // a translation: the mean shift and the OT displacement (a translation is optimal, so
         // each training cell's target is itself shifted) reproduce it exactly
@@ -95,7 +100,10 @@ fn the_exact_field_scores_zero_and_the_baselines_have_their_exact_values() {
     assert!(named(&b, "OT interpolation").w1 > 0.05);
     let same = baseline_scores(&test, &test, 1, true).unwrap();
     let s = named(&same, "OT interpolation");
-    assert!(s.w1 < 1e-4, "OT interpolation of the test cells themselves: {s:?}");
+    assert!(
+        s.w1 < 1e-4,
+        "OT interpolation of the test cells themselves: {s:?}"
+    );
     // a stochastic field: repeats give a spread
     let sde = am_core::Diffusion::Constant { eps: 0.1 };
     let s = field_score(&Shift, sde, &test, 2, &config).unwrap();
@@ -106,11 +114,7 @@ fn the_exact_field_scores_zero_and_the_baselines_have_their_exact_values() {
 
 #[test]
 fn the_table_has_a_row_per_method_and_dashes_for_what_is_missing() {
-    let s = |w1, w2| Score {
-        w1,
-        w1_sd: 0.0,
-        w2,
-    };
+    let s = |w1, w2| Score { w1, w1_sd: 0.0, w2 };
     let rows = vec![
         Transition {
             k: 1,
@@ -135,7 +139,10 @@ fn the_table_has_a_row_per_method_and_dashes_for_what_is_missing() {
         lines[1],
         "| method | → t1 = 3: W1 | W2 | → t2 = 7, left out: W1 | W2 | mean W1 | mean W2 |"
     );
-    assert_eq!(lines[3], "| model | 0.500 | 0.600 | 0.700 | 0.800 | 0.600 | 0.700 |");
+    assert_eq!(
+        lines[3],
+        "| model | 0.500 | 0.600 | 0.700 | 0.800 | 0.600 | 0.700 |"
+    );
     assert_eq!(lines[4], "| paper | 0.400 | – | – | – | 0.400 | – |");
     assert_eq!(lines.len(), 5);
 }
