@@ -161,7 +161,10 @@ fn fit_info_simulate_eval_on_four_uneven_time_points() {
     fit.extend(common);
     let text = ok(&fit);
     // ε chosen on every transition of held-out training cells, then the leave-one-out fit
-    assert!(text.contains("| 0.05 |") && text.contains("| 0.5 |"), "{text}");
+    assert!(
+        text.contains("| 0.05 |") && text.contains("| 0.5 |"),
+        "{text}"
+    );
     let chosen = text
         .lines()
         .find_map(|l| l.strip_prefix("chosen: ε = "))

@@ -12,6 +12,9 @@
 //! - [`fused`]: the same MLP in host memory with a hand-derived θ-gradient: the fused CPU
 //!   training step ([`FusedMlp::train_step`]) and a fast [`am_core::Action`] for sampling.
 //!
+//! - [`UNet`]: the image action s(t, x) = ⟨unet(t, x), x⟩ of App. E.2 (the DDPM U-Net layout),
+//!   its derivatives by candle's double backward.
+//!
 //! Shapes: `t` `(N, 1)`, `x` `(N, D)`, `s` `(N, 1)`.
 
 pub mod activation;
@@ -21,6 +24,7 @@ mod jet;
 pub mod mlp;
 mod reverse;
 pub mod time_embedding;
+pub mod unet;
 pub mod vector;
 
 pub use activation::Activation;
@@ -28,4 +32,5 @@ pub use error::{Error, Result};
 pub use fused::{FusedAdam, FusedLoss, FusedMlp};
 pub use mlp::{Derivation, Head, Mlp, MlpConfig};
 pub use time_embedding::TimeEmbedding;
+pub use unet::{UNet, UNetConfig};
 pub use vector::VectorMlp;

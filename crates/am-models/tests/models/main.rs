@@ -3,4 +3,5 @@
 mod derivatives;
 mod double_backward;
 mod model_file;
+mod unet;
 mod vector;

@@ -8,4 +8,5 @@ mod learning;
 mod masses;
 mod properties;
 mod time_samplers;
+mod unet;
 mod validation;
