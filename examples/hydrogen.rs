@@ -484,29 +484,51 @@ mod plotters_colors {
 
 /// Particles at t = 1 in the (x, z) plane: truth, AM, and ALD with the true scores.
 fn plot_particles(truth: &Tensor, am: &Tensor, ald: &Tensor, path: &Path) -> Res<()> {
-    use action_matching::train::figures::{points, scatter_with_path_groups, Group, Labels};
+    use action_matching::train::figures::{points, scatter_in, Group, Labels};
     use plotters_colors::*;
+    // a square holding 99 % of the true particles' |x| and |z|
+    let mut extent: Vec<f64> = points(truth, (0, 2))?
+        .iter()
+        .map(|p| p.0.abs().max(p.1.abs()))
+        .collect();
+    extent.sort_by(|a, b| a.total_cmp(b));
+    let r = extent[(extent.len() * 99 / 100).min(extent.len() - 1)].max(1.0);
+    let outside = |x: &Tensor| -> Res<usize> {
+        Ok(points(x, (0, 2))?
+            .iter()
+            .filter(|p| p.0.abs() > r || p.1.abs() > r)
+            .count())
+    };
     let mut groups = vec![Group {
         label: "exact dynamics (Bohmian trajectories)".into(),
         points: points(truth, (0, 2))?,
         color: Rgb(120, 120, 120),
     }];
     groups.push(Group {
-        label: "ALD with the true scores".into(),
+        label: format!(
+            "ALD with the true scores ({} outside the square)",
+            outside(ald)?
+        ),
         points: points(ald, (0, 2))?,
         color: RED,
     });
     groups.push(Group {
-        label: "AM (EMA)".into(),
+        label: format!("AM (EMA; {} outside the square)", outside(am)?),
         points: points(am, (0, 2))?,
         color: BLUE,
     });
     let labels = Labels {
-        title: "Hydrogen: particles at t = 1, projected on the (x, z) plane",
+        title: "Hydrogen: particles at t = 1 in the (x, z) plane (99 % of the true ones)",
         x: "x",
         y: "z",
     };
-    Ok(scatter_with_path_groups(path, &labels, &groups, &[])?)
+    Ok(scatter_in(
+        path,
+        &labels,
+        &groups,
+        &[],
+        Some([-r, r, -r, r]),
+    )?)
 }
 
 /// The run's options and the AM schedule (reduced, or the reference's with `--full`).

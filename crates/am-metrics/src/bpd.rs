@@ -12,6 +12,12 @@ pub enum DataMapping {
     TwoOver255,
     /// Data already in pixel units (no offset).
     Identity,
+    /// x = 2(k + u)/L − 1 for L levels (uniform dequantisation): offset log₂(L/2) — 7 for
+    /// L = 256, log₂ 8.5 ≈ 3.09 for the 8×8 digits (L = 17).
+    Dequantized {
+        /// The number of intensity levels L ≥ 2.
+        levels: u32,
+    },
 }
 
 impl DataMapping {
@@ -21,6 +27,7 @@ impl DataMapping {
             DataMapping::Dequantized128 => 7.0,
             DataMapping::TwoOver255 => 127.5f64.log2(),
             DataMapping::Identity => 0.0,
+            DataMapping::Dequantized { levels } => (*levels as f64 / 2.0).log2(),
         }
     }
 }
@@ -30,6 +37,11 @@ impl DataMapping {
 pub fn bits_per_dim(log_likelihood: f64, dim: usize, mapping: DataMapping) -> Result<f64> {
     if dim == 0 {
         return Err(am_core::Error::config("dim", "must be ≥ 1").into());
+    }
+    if let DataMapping::Dequantized { levels } = mapping {
+        if levels < 2 {
+            return Err(am_core::Error::config("levels", format!("{levels} < 2")).into());
+        }
     }
     if !log_likelihood.is_finite() {
         return Err(am_core::Error::NonFinite {

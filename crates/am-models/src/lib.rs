@@ -32,5 +32,5 @@ pub use error::{Error, Result};
 pub use fused::{FusedAdam, FusedLoss, FusedMlp};
 pub use mlp::{Derivation, Head, Mlp, MlpConfig};
 pub use time_embedding::TimeEmbedding;
-pub use unet::{UNet, UNetConfig};
+pub use unet::{UNet, UNetConfig, UNetField};
 pub use vector::VectorMlp;

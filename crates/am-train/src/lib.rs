@@ -16,7 +16,10 @@
 //! - [`snapshots`]: AM on time-course snapshots — preprocessing saved with the model,
 //!   the path between time points, the fit that `am fit` runs;
 //! - [`protocol`]: one-step and leave-one-out W1/W2 of a snapshot model against held-out
-//!   cells, with the identity, mean-shift and OT-interpolation baselines;
+//!   cells, with the identity, mean-shift, OT-interpolation and OT-displacement baselines, and
+//!   the choice of ε on held-out training cells;
+//! - [`images`]: sampling images from noise (Dopri5 or fixed steps, with the NFE) and their bits
+//!   per dimension by Eq. 9;
 //! - [`figures`] (feature `figures`, on by default): PNG figures with axes, labels, legends and
 //!   log scales, with an embedded font;
 //! - [`LossLoop`]: a plain Adam loop over a loss the caller builds (the score- and flow-matching
@@ -28,6 +31,7 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "figures")]
 pub mod figures;
+pub mod images;
 pub mod loss_loop;
 pub mod protocol;
 pub mod sampler;
@@ -37,8 +41,8 @@ pub mod watch;
 
 pub use config::{Decay, Schedule, TimeSamplerConfig, TrainConfig, WatchConfig};
 pub use engine::{
-    AutogradEngine, Engine, EngineChoice, EngineKind, FusedEngine, MlpEngine, OptimizerState,
-    StepOutcome, TrainableAction,
+    AutogradEngine, Engine, EngineChoice, EngineKind, FlowMatchingEngine, FusedEngine, MlpEngine,
+    OptimizerState, StepOutcome, TrainableAction, TrainableField,
 };
 pub use error::{CheckpointProblem, Error, Result};
 pub use loss_loop::LossLoop;

@@ -375,6 +375,14 @@ fn inception_score_and_bits_per_dim() {
             < 1e-12
     );
     assert!(bits_per_dim(f64::NAN, d, DataMapping::Identity).is_err());
+    // L levels: log₂(L/2); L = 256 is the 7 of Dequantized128
+    let l256 = DataMapping::Dequantized { levels: 256 };
+    assert_eq!(
+        l256.offset_bits(),
+        DataMapping::Dequantized128.offset_bits()
+    );
+    let digits = DataMapping::Dequantized { levels: 17 }.offset_bits();
+    assert!((digits - 8.5f64.log2()).abs() < 1e-15 && (digits - 3.0875).abs() < 1e-4);
 }
 
 #[test]

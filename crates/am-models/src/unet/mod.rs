@@ -18,7 +18,12 @@
 //! ([`layers`]); the tests check them against central differences.
 
 mod blocks;
+mod field;
+mod file;
 mod layers;
+
+pub use field::UNetField;
+pub use file::UNET_KIND;
 
 use blocks::{Attention, Dropout, ResBlock, Up};
 use layers::{swish, Conv, Dense, GroupNorm, Init};
@@ -408,7 +413,7 @@ impl UNet {
     }
 
     /// x `(N, D)` or `(N, C, H, W)` as `(N, C, H, W)`, checked against the configuration.
-    fn image(&self, x: &Tensor) -> am_core::Result<Tensor> {
+    pub(crate) fn image(&self, x: &Tensor) -> am_core::Result<Tensor> {
         let (c, s) = (self.config.channels, self.config.size);
         let ok = match x.dims() {
             [_, d] => *d == self.config.dim(),

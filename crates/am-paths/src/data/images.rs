@@ -209,6 +209,45 @@ impl ImageSet {
         })
     }
 
+    /// The images `indices` (in that order) as a new set.
+    pub fn subset(&self, indices: &[usize]) -> Result<Self, DataError> {
+        let (c, h, w) = self.shape;
+        let size = c * h * w;
+        let (mut pixels, mut labels) = (Vec::with_capacity(indices.len() * size), Vec::new());
+        for &i in indices {
+            if i >= self.len() {
+                return Err(DataError::Argument {
+                    arg: "indices",
+                    reason: format!("image {i} of a set of {}", self.len()),
+                });
+            }
+            pixels.extend_from_slice(&self.pixels[i * size..(i + 1) * size]);
+            labels.push(self.labels[i]);
+        }
+        Ok(Self {
+            pixels,
+            labels,
+            shape: self.shape,
+            levels: self.levels,
+        })
+    }
+
+    /// A seeded split into (train, test) with `test` images in the test part (a uniformly
+    /// random subset, both parts in their original order).
+    pub fn split(&self, test: usize, seed: u64) -> Result<(Self, Self), DataError> {
+        if test == 0 || test >= self.len() {
+            return Err(DataError::Argument {
+                arg: "test",
+                reason: format!("{test} test images of {}: need 1 ≤ test < N", self.len()),
+            });
+        }
+        let mut perm = SeededRng::new(seed).permutation(self.len());
+        let mut held = perm.split_off(self.len() - test);
+        perm.sort_unstable();
+        held.sort_unstable();
+        Ok((self.subset(&perm)?, self.subset(&held)?))
+    }
+
     /// The number of images.
     pub fn len(&self) -> usize {
         self.labels.len()

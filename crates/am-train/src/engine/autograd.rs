@@ -60,7 +60,11 @@ impl<M: TrainableAction> Engine for AutogradEngine<M> {
         clip: Clip,
         rng: &mut SeededRng,
     ) -> Result<StepOutcome> {
-        let out = objective.loss(&self.model, batch, rng)?;
+        // dropout (where the model has it) only inside the step
+        self.model.set_training(true);
+        let out = objective.loss(&self.model, batch, rng);
+        self.model.set_training(false);
+        let out = out?;
         let loss = scalar(&out.loss)?;
         let mut grads = out.loss.backward()?;
         let norm = grad_norm(&grads, self.adam.vars())?;

@@ -1,13 +1,16 @@
 //! The training engines behind one trait: [`FusedEngine`] (the fused host step of an MLP, ∇θ
 //! derived by hand) and [`AutogradEngine`] (any [`TrainableAction`] through candle's autograd,
 //! any device: the MLP, the U-Net). [`MlpEngine`] chooses between them for an MLP and says why
-//! when the fused step cannot take the model or the objective.
+//! when the fused step cannot take the model or the objective. [`FlowMatchingEngine`] trains
+//! the flow-matching baseline through the same trainer.
 
 mod autograd;
+mod flow;
 mod fused;
 mod mlp;
 
 pub use autograd::AutogradEngine;
+pub use flow::{FlowMatchingEngine, TrainableField};
 pub use fused::FusedEngine;
 pub use mlp::{EngineChoice, MlpEngine};
 
@@ -96,6 +99,25 @@ pub trait TrainableAction: Action + Sized {
     fn describe(&self) -> String;
     /// A deep copy: new variables with the same values, sharing nothing with `self`.
     fn deep_copy(&self) -> am_core::Result<Self>;
+    /// Switches training-only behaviour (dropout) on for a step and off after it; models
+    /// without any keep the default, which does nothing.
+    fn set_training(&self, on: bool) {
+        let _ = on;
+    }
+}
+
+impl TrainableAction for am_models::UNet {
+    fn describe(&self) -> String {
+        serde_json::to_string(self.config()).unwrap_or_default()
+    }
+
+    fn deep_copy(&self) -> am_core::Result<Self> {
+        am_models::UNet::deep_copy(self)
+    }
+
+    fn set_training(&self, on: bool) {
+        am_models::UNet::set_training(self, on)
+    }
 }
 
 impl TrainableAction for am_models::Mlp {

@@ -6,7 +6,8 @@
 //! - [`line_chart`] and [`panels`]: curves, markers and reference lines against x (log y optional);
 //! - [`scatter_with_path_groups`] (and [`scatter_with_paths`]): point clouds with trajectories;
 //! - [`snapshot_figure`]: the cells of a snapshot fit and a simulation over them;
-//! - [`histogram`]: a (weighted) density as a step outline, to draw as a curve.
+//! - [`histogram`]: a (weighted) density as a step outline, to draw as a curve;
+//! - [`image_grid`]: images (samples, data) as one PNG grid.
 
 use crate::Error;
 use plotters::prelude::*;
@@ -127,13 +128,16 @@ pub(crate) fn pad(lo: f64, hi: f64, log: bool) -> (f64, f64) {
 }
 
 mod chart;
+mod grid;
 mod histogram;
 mod plane;
 mod snapshot;
 
 pub use chart::{line_chart, panels, Panel, Series, Style};
+pub use grid::image_grid;
 pub use histogram::histogram;
 pub use plane::{
-    points, scatter_with_path_groups, scatter_with_paths, trajectory_paths, Group, PathGroup,
+    points, scatter_in, scatter_with_path_groups, scatter_with_paths, trajectory_paths, Group,
+    PathGroup,
 };
 pub use snapshot::snapshot_figure;

@@ -53,15 +53,42 @@ pub fn scatter_with_path_groups(
     groups: &[Group],
     path_groups: &[PathGroup],
 ) -> Result<()> {
+    scatter_in(path, labels, groups, path_groups, None)
+}
+
+/// [`scatter_with_path_groups`] on fixed axes `[x0, x1, y0, y1]` (points outside are left out;
+/// `None`: axes spanning every finite point), e.g. to keep a few far outliers from squeezing
+/// the bulk.
+pub fn scatter_in(
+    path: &Path,
+    labels: &Labels<'_>,
+    groups: &[Group],
+    path_groups: &[PathGroup],
+    axes: Option<[f64; 4]>,
+) -> Result<()> {
     register_font().map_err(|e| figure_error(path, e))?;
+    if let Some([x0, x1, y0, y1]) = axes {
+        if !(x0 < x1 && y0 < y1 && [x0, x1, y0, y1].iter().all(|v| v.is_finite())) {
+            return Err(figure_error(
+                path,
+                format!("axes {axes:?} are not finite lo < hi"),
+            ));
+        }
+    }
     let all = groups.iter().flat_map(|g| g.points.iter().copied()).chain(
         path_groups
             .iter()
             .flat_map(|g| g.paths.iter().flat_map(|p| p.iter().copied())),
     );
-    let [x0, x1, y0, y1] =
-        bounds(all, false).ok_or_else(|| figure_error(path, "no finite points to draw"))?;
-    let ((x0, x1), (y0, y1)) = (pad(x0, x1, false), pad(y0, y1, false));
+    let [x0, x1, y0, y1] = match axes {
+        Some(b) => b,
+        None => {
+            let [x0, x1, y0, y1] =
+                bounds(all, false).ok_or_else(|| figure_error(path, "no finite points to draw"))?;
+            let ((x0, x1), (y0, y1)) = (pad(x0, x1, false), pad(y0, y1, false));
+            [x0, x1, y0, y1]
+        }
+    };
     let root = BitMapBackend::new(path, (900, 760)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| figure_error(path, e))?;
     let err = |e: DrawingAreaErrorKind<_>| figure_error(path, e);
@@ -73,7 +100,7 @@ pub fn scatter_with_path_groups(
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(err)?;
     mesh!(chart, labels, RGBColor(240, 240, 240)).map_err(err)?;
-    let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
+    let finite = |p: &&(f64, f64)| (x0..=x1).contains(&p.0) && (y0..=y1).contains(&p.1);
     for g in groups {
         let color = g.color;
         chart
