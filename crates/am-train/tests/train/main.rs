@@ -1,6 +1,7 @@
 //! Tests of am-train (one integration-test binary for the crate).
 
 mod figures;
+mod images;
 mod mock;
 mod protocol;
 mod resume;
