@@ -16,11 +16,15 @@ mod common;
 use action_matching::core::{
     double_backward, DType, Device, GradientField, SeededRng, Tensor, VelocityField,
 };
+use action_matching::metrics::Classifier;
 use action_matching::models::{UNet, UNetConfig, UNetField};
 use action_matching::paths::data::ImageSet;
 use action_matching::paths::NoiseToImages;
 use action_matching::solvers::{Dopri5Config, Method, OdeConfig};
-use action_matching::train::images::{bits_per_dim_of, objective, sample, training_config, Solver};
+use action_matching::train::images::{
+    bits_per_dim_of, fitted_gaussian, objective, quality, sample, train_classifier,
+    training_config, Quality, Solver,
+};
 use action_matching::train::{AutogradEngine, Engine, FlowMatchingEngine, RunOptions, Trainer};
 use std::path::{Path, PathBuf};
 
@@ -37,7 +41,8 @@ OPTIONS:
   --steps N           training steps (default 2000; --quick: 4)
   --batch N           images per term and step (default 32)
   --lr R              peak learning rate (default 2e-4, the reference's MNIST rate)
-  --samples N         images sampled for the grid and the nearest-neighbour check (default 64)
+  --samples N         images sampled for classifier FID/IS, the grid (first 64) and the
+                      nearest-neighbour check (default 1000)
   --bpd-images N      test images for bits/dim (default 256)
   --solver S          dopri5 (default, rtol = atol = 1e-5) or rk4:N (N fixed steps)
   --test N            test images held out of training (default 297 of the 1,797 digits)
@@ -146,7 +151,7 @@ fn main() {
         let steps: u64 = args.get("steps", if quick { 4 } else { 2000 })?;
         let batch: usize = args.get("batch", if quick { 8 } else { 32 })?;
         let lr: f64 = args.get("lr", 2e-4)?;
-        let n_samples: usize = args.get("samples", if quick { 8 } else { 64 })?;
+        let n_samples: usize = args.get("samples", if quick { 8 } else { 1000 })?;
         let n_bpd: usize = args.get("bpd-images", if quick { 8 } else { 256 })?;
         let seed: u64 = args.get("seed", 0)?;
         let solver = match args
@@ -225,12 +230,41 @@ fn main() {
             .batch(&every, None, false, DType::F32, &Device::Cpu)?
             .flatten_from(1)?;
         let (nn_samples, nn_test) = nearest(&samples.images, &train_images, &test)?;
-        println!("\n| method | BPD (± s.e., {} test images) | NFE (sampling) | NFE (BPD) | median distance to the nearest training image: samples / test images | train s | sample s | BPD s |", bpd.images);
-        println!("|---|---|---|---|---|---|---|---|");
+        // the quality measure at this scale: the project's classifier (trained once, cached)
+        let clf = classifier(&out, &train_set, &test_set, &data, quick)?;
+        let all_test: Vec<usize> = (0..test_set.len()).collect();
+        let test_all = test_set
+            .batch(&all_test, None, false, DType::F32, &Device::Cpu)?
+            .flatten_from(1)?;
+        let generated = samples.images.clamp(-1f32, 1f32)?;
+        let q = quality(&clf, &generated, &test_all, 20, seed + 5)?;
+        let floor = quality(
+            &clf,
+            &train_images.narrow(0, 0, n_samples.min(train_set.len()))?,
+            &test_all,
+            20,
+            seed + 5,
+        )?;
+        let gauss = quality(
+            &clf,
+            &fitted_gaussian(&train_images, n_samples, seed + 6)?,
+            &test_all,
+            20,
+            seed + 5,
+        )?;
+        println!("\n| method | BPD (± s.e., {} test images) | classifier FID (± s.e.) | classifier IS (± s.e.) | NFE (sampling) | NFE (BPD) | nearest training image, median: samples / test | train s | sample s | BPD s |", bpd.images);
+        println!("|---|---|---|---|---|---|---|---|---|---|");
         println!(
-            "| {method} | {:.3} ± {:.3} | {} | {} | {nn_samples:.2} / {nn_test:.2} | {seconds:.0} | {sample_s:.0} | {bpd_s:.0} |",
-            bpd.mean, bpd.stderr, samples.nfe, bpd.nfe
+            "| {method} | {:.3} ± {:.3} | {} | {} | {} | {nn_samples:.2} / {nn_test:.2} | {seconds:.0} | {sample_s:.0} | {bpd_s:.0} |",
+            bpd.mean, bpd.stderr, fid_is(&q), samples.nfe, bpd.nfe
         );
+        println!(
+            "| training images ({}, the floor) | – | {} | – | – | – | – | – | – |",
+            n_samples.min(train_set.len()),
+            fid_is(&floor)
+        );
+        println!("| full-covariance Gaussian fitted to the training images (the bar) | – | {} | – | – | – | – | – | – |", fid_is(&gauss));
+        println!("(classifier FID/IS over {n_samples} generated images against the {} test images; class histogram of the samples: {:?})", test_set.len(), q.classes);
         println!("(paper, CIFAR-10, 500k steps: AM BPD 3.54, FID 10.04, IS 8.60, NFE 132; flow matching 2.99 / 6.35 / – / 142 — other data and budget, for orientation only)");
         println!(
             "wrote {} and the model file in {}",
@@ -239,6 +273,45 @@ fn main() {
         );
         Ok(())
     });
+}
+
+/// "FID ± s.e. | IS ± s.e." cells.
+fn fid_is(q: &Quality) -> String {
+    format!(
+        "{:.2} ± {:.2} | {:.2} ± {:.2}",
+        q.fid, q.fid_se, q.is, q.is_se
+    )
+}
+
+/// The evaluation classifier of this data: loaded from `out/classifier.safetensors` when there,
+/// else trained (2,000 steps; --quick: 20) and saved, with its test accuracy and sha256 printed.
+fn classifier(
+    out: &Path,
+    train: &ImageSet,
+    test: &ImageSet,
+    data: &str,
+    quick: bool,
+) -> Res<Classifier> {
+    let file = out.join("classifier.safetensors");
+    if file.exists() {
+        let (net, meta) = Classifier::load(&file, &Device::Cpu)?;
+        if meta.get("data").map(String::as_str) == Some(data) {
+            println!(
+                "classifier: {} (test accuracy {})",
+                file.display(),
+                meta.get("test_accuracy").cloned().unwrap_or_default()
+            );
+            return Ok(net);
+        }
+    }
+    let trained = train_classifier(train, test, 32, if quick { 20 } else { 2000 }, 11)?;
+    let sha = trained.save(&file, data)?;
+    println!(
+        "classifier: trained, test accuracy {:.4}, {} (sha256 {sha})",
+        trained.test_accuracy,
+        file.display()
+    );
+    Ok(trained.net)
 }
 
 /// ∇s of the trained U-Net as a velocity field that owns the model.

@@ -12,9 +12,12 @@
 //! - [`w1`], [`w2`], [`transport`]: exact OT between weighted clouds of different sizes;
 //! - [`sinkhorn`], [`sinkhorn_divergence`]: log-domain entropic OT on the device, by blocks;
 //! - [`frechet_distance`] (FID), [`inception_score`], [`bits_per_dim`] with its data mapping;
+//! - [`Classifier`]: a small LeNet-style network whose features and logits give classifier FID
+//!   and IS on small images;
 //! - [`assignment`]: the exact linear assignment solver underneath (shortest augmenting paths).
 
 pub mod bpd;
+pub mod classifier;
 mod clouds;
 pub mod error;
 pub mod fid;
@@ -25,6 +28,7 @@ pub mod wasserstein;
 
 pub use am_core::ot::assignment;
 pub use bpd::{bits_per_dim, DataMapping};
+pub use classifier::{Classifier, ClassifierConfig};
 pub use error::{Error, Result};
 pub use fid::{
     fid_from_features, frechet_distance, inception_score, FeatureExtractor, GaussianStats,

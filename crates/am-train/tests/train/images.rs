@@ -257,3 +257,49 @@ fn both_image_engines_train_checkpoint_and_resume_exactly() {
     .join()
     .unwrap();
 }
+
+#[test]
+fn the_evaluation_classifier_learns_the_digits_and_ranks_image_sets() {
+    use am_train::images::{fitted_gaussian, quality, train_classifier};
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/digits.csv.gz");
+    let (train, test) = ImageSet::from_digits_csv(&file)
+        .unwrap()
+        .split(297, 0)
+        .unwrap();
+    let trained = train_classifier(&train, &test, 32, 400, 0).unwrap();
+    assert!(
+        trained.test_accuracy > 0.9,
+        "accuracy {}",
+        trained.test_accuracy
+    );
+    let d = std::env::temp_dir().join(format!("am-clf-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    let sha = trained.save(&d.join("clf.safetensors"), "digits").unwrap();
+    assert_eq!(sha.len(), 64);
+    let (back, meta) =
+        am_metrics::Classifier::load(&d.join("clf.safetensors"), &Device::Cpu).unwrap();
+    assert_eq!(meta["test_accuracy"], trained.test_accuracy.to_string());
+    let rows = |s: &ImageSet| {
+        let idx: Vec<usize> = (0..s.len()).collect();
+        s.batch(&idx, None, false, DType::F32, &Device::Cpu)
+            .unwrap()
+            .flatten_from(1)
+            .unwrap()
+    };
+    let (tr, te) = (rows(&train), rows(&test));
+    let floor = quality(&back, &tr.narrow(0, 0, 297).unwrap(), &te, 10, 1).unwrap();
+    let gauss = quality(&back, &fitted_gaussian(&tr, 297, 2).unwrap(), &te, 10, 1).unwrap();
+    let noise = SeededRng::new(3)
+        .uniform_tensor(&[297, 64], -1.0, 1.0, DType::F32, &Device::Cpu)
+        .unwrap();
+    let noise = quality(&back, &noise, &te, 10, 1).unwrap();
+    assert!(
+        floor.fid < gauss.fid && gauss.fid < noise.fid,
+        "{floor:?} {gauss:?} {noise:?}"
+    );
+    assert!(floor.is > gauss.is, "{floor:?} {gauss:?}");
+    assert!(floor.fid_se > 0.0 && floor.is_se > 0.0);
+    assert_eq!(floor.classes.iter().sum::<usize>(), 297);
+    std::fs::remove_dir_all(&d).ok();
+}

@@ -4,8 +4,17 @@
 //! images by Eq. 9 (the backward ODE with a Hutchinson divergence, one Rademacher probe per image
 //! held fixed along the path) and the standard error over images.
 //!
+//! [`classifier`] trains the small evaluation classifier and [`quality`] measures classifier FID
+//! and IS with it.
+//!
 //! `v` is any velocity field: ∇s of a U-Net action (`GradientField`) or the flow-matching
 //! U-Net itself (`am_models::UNetField`). Images are rows `(N, D)`, D = C·H·W, in [−1, 1].
+
+pub mod classifier;
+pub mod quality;
+
+pub use classifier::{train_classifier, TrainedClassifier};
+pub use quality::{fitted_gaussian, quality, Quality};
 
 use crate::{Error, Result};
 use am_core::{DType, Device, SeededRng, Tensor, VelocityField};
