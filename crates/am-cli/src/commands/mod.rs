@@ -21,6 +21,8 @@ pub struct Cli {
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
+// parsed once per process: the size of the largest variant does not matter
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Train (entropic / unbalanced) Action Matching on snapshots and write a model file.
     Fit(fit::FitArgs),

@@ -114,14 +114,14 @@ impl UNetConfig {
         if self.channels == 0 {
             return bad("channels", "must be ≥ 1".into());
         }
-        if self.base < 2 || self.base % 2 != 0 {
+        if self.base < 2 || !self.base.is_multiple_of(2) {
             return bad("base", format!("must be even and ≥ 2, got {}", self.base));
         }
         if self.multipliers.is_empty() || self.multipliers.contains(&0) {
             return bad("multipliers", "needs at least one level, each ≥ 1".into());
         }
         let levels = self.multipliers.len();
-        if self.size == 0 || self.size % (1 << (levels - 1)) != 0 {
+        if self.size == 0 || !self.size.is_multiple_of(1 << (levels - 1)) {
             return bad(
                 "size",
                 format!(
@@ -200,7 +200,7 @@ impl UNetConfig {
 /// One layer of the down path.
 #[derive(Debug, Clone)]
 enum DownLayer {
-    Res(ResBlock, Option<Attention>),
+    Res(Box<ResBlock>, Option<Attention>),
     Down(Conv),
 }
 
@@ -256,7 +256,7 @@ impl UNet {
                 } else {
                     None
                 };
-                down.push(DownLayer::Res(block, attn));
+                down.push(DownLayer::Res(Box::new(block), attn));
                 skips.push(c);
             }
             if i + 1 < levels {
