@@ -35,8 +35,9 @@ const HELP: &str = "images: generative AM with a U-Net action against flow match
 USAGE: cargo run --release --example images -- [OPTIONS]
 
 OPTIONS:
-  --data D            digits (default: the 8×8 digits, embedded) or the path of an IDX image file
-                      (labels from the same name with `images-idx3` → `labels-idx1`)
+  --data D            digits (default: the 8×8 digits, embedded), mnist (installed by
+                      `cargo xtask fetch-mnist`; test images from t10k) or the path of an IDX
+                      image file (labels: the same name with images → labels, idx3 → idx1)
   --method M          am (default) or cfm
   --steps N           training steps (default 2000; --quick: 4)
   --batch N           images per term and step (default 32)
@@ -45,24 +46,54 @@ OPTIONS:
                       nearest-neighbour check (default 1000)
   --bpd-images N      test images for bits/dim (default 256)
   --solver S          dopri5 (default, rtol = atol = 1e-5) or rk4:N (N fixed steps)
-  --test N            test images held out of training (default 297 of the 1,797 digits)
+  --test N            test images (default 297: held out of the 1,797 digits; for MNIST the
+                      first N of t10k)
   --seed N            random seed (default 0)
   --out DIR           output folder (default out/images)
   --resume            continue from the checkpoint in --out
   --quick             a smoke run of a few seconds (what CI runs)
   --help              this text";
 
-/// Training and test images, and their levels.
+/// The MNIST files that `cargo xtask fetch-mnist` installs.
+fn mnist_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("action-matching/mnist")
+}
+
+/// An IDX image file with its labels (`images` → `labels`, `idx3` → `idx1` in the name).
+fn idx(images: &Path) -> Res<ImageSet> {
+    let name = images.to_string_lossy();
+    let labels = name.replace("images", "labels").replace("idx3", "idx1");
+    Ok(ImageSet::from_idx(images, Path::new(&labels)).map_err(|e| {
+        format!(
+            "{e} (MNIST: `cargo xtask fetch-mnist` installs it in {})",
+            mnist_dir().display()
+        )
+    })?)
+}
+
+/// Training and test images: the digits split by a seeded draw of `test` images; an IDX file
+/// whose name holds `train-` with its `t10k-` sibling as the test set (MNIST), else split.
 fn load(data: &str, test: usize, seed: u64) -> Res<(ImageSet, ImageSet)> {
-    let set = if data == "digits" {
-        ImageSet::from_digits_csv(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/digits.csv.gz"),
-        )?
-    } else {
-        let labels = data.replace("images-idx3", "labels-idx1");
-        ImageSet::from_idx(Path::new(data), Path::new(&labels))?
+    let file = match data {
+        "digits" => {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/digits.csv.gz");
+            return Ok(ImageSet::from_digits_csv(&p)?.split(test, seed)?);
+        }
+        "mnist" => mnist_dir().join("train-images.idx3-ubyte"),
+        path => PathBuf::from(path),
     };
-    Ok(set.split(test, seed)?)
+    let name = file.to_string_lossy().to_string();
+    let sibling = PathBuf::from(name.replace("train-", "t10k-"));
+    if name.contains("train-") && sibling.exists() {
+        let test_set = idx(&sibling)?;
+        let n = test.min(test_set.len());
+        return Ok((idx(&file)?, test_set.subset(&(0..n).collect::<Vec<_>>())?));
+    }
+    Ok(idx(&file)?.split(test, seed)?)
 }
 
 /// The network: the digits preset at 8×8, the MNIST preset at 28×28, a tiny one for --quick.

