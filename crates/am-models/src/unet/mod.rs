@@ -98,6 +98,22 @@ impl UNetConfig {
         }
     }
 
+    /// The smallest network with every layer kind (2 channels, 4×4, levels 4×4 and 2×2 with
+    /// attention at 2×2, base 4 → 8 channels so a 1×1 shortcut, 2 groups, no dropout): for
+    /// tests of derivatives and smoke runs.
+    pub fn tiny() -> Self {
+        Self {
+            channels: 2,
+            size: 4,
+            base: 4,
+            multipliers: vec![1, 2],
+            res_blocks: 1,
+            attention: vec![2],
+            groups: 2,
+            dropout: 0.0,
+        }
+    }
+
     /// The data dimension D = C·H·W.
     pub fn dim(&self) -> usize {
         self.channels * self.size * self.size

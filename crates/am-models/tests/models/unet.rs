@@ -8,19 +8,9 @@ use am_core::candle::{DType, Device, Tensor};
 use am_core::{double_backward, Action, Derivatives, LaplacianMode, SeededRng};
 use am_models::{UNet, UNetConfig};
 
-/// Every layer kind at the smallest size: 2 channels, 4×4, two levels (4×4 and 2×2, attention
-/// at 2×2), base 4 → 8 channels (a 1×1 shortcut), 2 groups.
-pub fn tiny() -> UNetConfig {
-    UNetConfig {
-        channels: 2,
-        size: 4,
-        base: 4,
-        multipliers: vec![1, 2],
-        res_blocks: 1,
-        attention: vec![2],
-        groups: 2,
-        dropout: 0.0,
-    }
+/// Every layer kind at the smallest size.
+fn tiny() -> UNetConfig {
+    UNetConfig::tiny()
 }
 
 /// A tiny f64 U-Net with every parameter drawn from U(−0.4, 0.4) + its initial value.

@@ -7,17 +7,9 @@ use am_core::{double_backward, Action, DType, Device, SeededRng, Tensor};
 use am_models::{UNet, UNetConfig};
 use am_objectives::{ActionMatching, AmConfig, PathSample, TimeWeight};
 
+/// Every layer kind at the smallest size.
 fn tiny() -> UNetConfig {
-    UNetConfig {
-        channels: 2,
-        size: 4,
-        base: 4,
-        multipliers: vec![1, 2],
-        res_blocks: 1,
-        attention: vec![2],
-        groups: 2,
-        dropout: 0.0,
-    }
+    UNetConfig::tiny()
 }
 
 #[test]

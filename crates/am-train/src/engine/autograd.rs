@@ -2,7 +2,10 @@
 //! first-order `backward()` (the MLP's input derivatives are explicit; other models may rely on
 //! `am_core::double_backward`), clipping and Adam on candle tensors, on any device.
 
-use super::{flatten, unflatten, Engine, EngineKind, OptimizerState, StepOutcome, TrainableAction};
+use super::{
+    adam_restore, adam_state, flatten, set_flat, Engine, EngineKind, OptimizerState, StepOutcome,
+    TrainableAction,
+};
 use crate::{Error, Result};
 use am_core::train::{grad_norm, Adam, AdamConfig, Clip};
 use am_core::{DType, Device, SeededRng};
@@ -104,35 +107,15 @@ impl<M: TrainableAction> Engine for AutogradEngine<M> {
     }
 
     fn set_params(&mut self, flat: &[f64]) -> Result<()> {
-        let vars = self.adam.vars();
-        for (v, t) in vars.iter().zip(unflatten(vars, flat)?) {
-            v.set(&t)?;
-        }
-        Ok(())
+        set_flat(self.adam.vars(), flat)
     }
 
     fn optimizer(&self) -> Result<OptimizerState> {
-        let (m, v) = self.adam.moments();
-        let host = |ts: &[am_core::Tensor]| -> Result<Vec<f64>> {
-            let mut out = Vec::new();
-            for t in ts {
-                out.extend(t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?);
-            }
-            Ok(out)
-        };
-        Ok(OptimizerState {
-            m: host(m)?,
-            v: host(v)?,
-            step: self.adam.step_count(),
-        })
+        adam_state(&self.adam)
     }
 
     fn restore_optimizer(&mut self, state: OptimizerState) -> Result<()> {
-        let vars = self.adam.vars().to_vec();
-        let m = unflatten(&vars, &state.m)?;
-        let v = unflatten(&vars, &state.v)?;
-        self.adam.restore(m, v, state.step)?;
-        Ok(())
+        adam_restore(&mut self.adam, state)
     }
 
     fn model(&mut self) -> Result<&M> {
@@ -141,10 +124,7 @@ impl<M: TrainableAction> Engine for AutogradEngine<M> {
 
     fn model_with(&mut self, flat: &[f64]) -> Result<M> {
         let copy = self.model.deep_copy()?;
-        let vars = copy.parameters();
-        for (v, t) in vars.iter().zip(unflatten(&vars, flat)?) {
-            v.set(&t)?;
-        }
+        set_flat(&copy.parameters(), flat)?;
         Ok(copy)
     }
 }

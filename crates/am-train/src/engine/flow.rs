@@ -6,7 +6,9 @@
 //!
 //! [`Trainer`]: crate::Trainer
 
-use super::{flatten, unflatten, Engine, EngineKind, OptimizerState, StepOutcome};
+use super::{
+    adam_restore, adam_state, flatten, set_flat, Engine, EngineKind, OptimizerState, StepOutcome,
+};
 use crate::{Error, Result};
 use am_core::train::{grad_norm, Adam, AdamConfig, Clip};
 use am_core::{DType, Device, SeededRng, Tensor, VectorModel};
@@ -154,35 +156,15 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
     }
 
     fn set_params(&mut self, flat: &[f64]) -> Result<()> {
-        let vars = self.adam.vars();
-        for (v, t) in vars.iter().zip(unflatten(vars, flat)?) {
-            v.set(&t)?;
-        }
-        Ok(())
+        set_flat(self.adam.vars(), flat)
     }
 
     fn optimizer(&self) -> Result<OptimizerState> {
-        let (m, v) = self.adam.moments();
-        let host = |ts: &[Tensor]| -> Result<Vec<f64>> {
-            let mut out = Vec::new();
-            for t in ts {
-                out.extend(t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?);
-            }
-            Ok(out)
-        };
-        Ok(OptimizerState {
-            m: host(m)?,
-            v: host(v)?,
-            step: self.adam.step_count(),
-        })
+        adam_state(&self.adam)
     }
 
     fn restore_optimizer(&mut self, state: OptimizerState) -> Result<()> {
-        let vars = self.adam.vars().to_vec();
-        let m = unflatten(&vars, &state.m)?;
-        let v = unflatten(&vars, &state.v)?;
-        self.adam.restore(m, v, state.step)?;
-        Ok(())
+        adam_restore(&mut self.adam, state)
     }
 
     fn model(&mut self) -> Result<&F> {
@@ -191,10 +173,7 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
 
     fn model_with(&mut self, flat: &[f64]) -> Result<F> {
         let copy = self.model.deep_copy()?;
-        let vars = copy.parameters();
-        for (v, t) in vars.iter().zip(unflatten(&vars, flat)?) {
-            v.set(&t)?;
-        }
+        set_flat(&copy.parameters(), flat)?;
         Ok(copy)
     }
 }

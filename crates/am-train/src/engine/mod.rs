@@ -142,6 +142,40 @@ impl TrainableAction for am_models::Mlp {
     }
 }
 
+/// Adam's moments (flat, f64) and step count.
+pub(crate) fn adam_state(adam: &am_core::train::Adam) -> Result<OptimizerState> {
+    let (m, v) = adam.moments();
+    let host = |ts: &[am_core::Tensor]| -> Result<Vec<f64>> {
+        let mut out = Vec::new();
+        for t in ts {
+            out.extend(t.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?);
+        }
+        Ok(out)
+    };
+    Ok(OptimizerState {
+        m: host(m)?,
+        v: host(v)?,
+        step: adam.step_count(),
+    })
+}
+
+/// Restores Adam's moments and step count from a flat state.
+pub(crate) fn adam_restore(adam: &mut am_core::train::Adam, state: OptimizerState) -> Result<()> {
+    let vars = adam.vars().to_vec();
+    let m = unflatten(&vars, &state.m)?;
+    let v = unflatten(&vars, &state.v)?;
+    adam.restore(m, v, state.step)?;
+    Ok(())
+}
+
+/// Sets `vars` from one flat vector of [`flatten`]'s layout.
+pub(crate) fn set_flat(vars: &[am_core::Var], flat: &[f64]) -> Result<()> {
+    for (v, t) in vars.iter().zip(unflatten(vars, flat)?) {
+        v.set(&t)?;
+    }
+    Ok(())
+}
+
 /// The parameters of `vars` as one flat f64 vector.
 pub(crate) fn flatten(vars: &[am_core::Var], out: &mut Vec<f64>) -> am_core::Result<()> {
     out.clear();
