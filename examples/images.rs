@@ -25,7 +25,9 @@ use action_matching::train::images::{
     bits_per_dim_of, fitted_gaussian, objective, quality, sample, train_classifier,
     training_config, Quality, Solver,
 };
-use action_matching::train::{AutogradEngine, Engine, FlowMatchingEngine, RunOptions, Trainer};
+use action_matching::train::{
+    AutogradEngine, Engine, FlowMatchingEngine, RunOptions, TimeSamplerConfig, Trainer,
+};
 use std::path::{Path, PathBuf};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -46,6 +48,7 @@ OPTIONS:
                       nearest-neighbour check (default 1000)
   --bpd-images N      test images for bits/dim (default 256)
   --solver S          dopri5 (default, rtol = atol = 1e-5) or rk4:N (N fixed steps)
+  --time P            the time sampler: quasi (default, the √2 sequence) or adaptive (Eq. 88)
   --test N            test images (default 297: held out of the 1,797 digits; for MNIST the
                       first N of t10k)
   --seed N            random seed (default 0)
@@ -212,7 +215,12 @@ fn main() {
         let path = NoiseToImages::new(train_set.clone(), false)?;
         let net = UNet::new(config, &mut SeededRng::new(seed), DType::F32, &Device::Cpu)?;
         println!("{} parameters", net.parameter_count());
-        let train_config = training_config(steps, batch, lr, seed + 1);
+        let mut train_config = training_config(steps, batch, lr, seed + 1);
+        train_config.time = match args.string("time", "quasi").as_str() {
+            "quasi" => TimeSamplerConfig::QuasiRandom,
+            "adaptive" => TimeSamplerConfig::adaptive(),
+            t => return Err(format!("--time: `{t}` is neither quasi nor adaptive").into()),
+        };
         let resume = args.flag("resume");
         // the velocity field of the trained (EMA) model, behind one trait object
         let (field, seconds): (Box<dyn VelocityField>, f64) = match method.as_str() {
