@@ -243,9 +243,11 @@ fn main() {
         let started = std::time::Instant::now();
         let samples = sample(field.as_ref(), n_samples, 64, solver, seed + 2, DType::F32)?;
         let grid = out.join(format!("samples_{method}.png"));
+        // the first 64 samples as a grid
+        let shown = samples.images.narrow(0, 0, n_samples.min(64))?;
         action_matching::train::figures::image_grid(
             &grid,
-            &samples.images.clamp(-1f32, 1f32)?,
+            &shown.clamp(-1f32, 1f32)?,
             shape,
             8,
             4,
