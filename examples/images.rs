@@ -250,7 +250,7 @@ fn main() {
             &shown.clamp(-1f32, 1f32)?,
             shape,
             8,
-            4,
+            6,
         )?;
         let sample_s = started.elapsed().as_secs_f64();
         let all: Vec<usize> = (0..test_set.len().min(n_bpd)).collect();

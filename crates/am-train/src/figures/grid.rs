@@ -53,7 +53,7 @@ pub fn image_grid(
                 };
                 let (px, py) = ((ox + x * scale) as i32, (oy + y * scale) as i32);
                 root.draw(&Rectangle::new(
-                    [(px, py), (px + scale as i32 - 1, py + scale as i32 - 1)],
+                    [(px, py), (px + scale as i32, py + scale as i32)],
                     colour.filled(),
                 ))
                 .map_err(|e| figure_error(path, e))?;
