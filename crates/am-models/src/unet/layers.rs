@@ -73,11 +73,16 @@ impl Conv {
         })
     }
 
-    /// candle's conv2d (im2col + GEMM); its backward is conv_transpose2d and back, so second
-    /// order closes (a gathered-patch matmul built from pad/narrow/stack measured 2.5× slower
-    /// per U-Net AM step here).
+    /// Stride 1: [`super::conv::same_conv`], whose derivatives stay on conv2d's fast path;
+    /// stride 2: candle's conv2d (its backward is conv_transpose2d and back, so second order
+    /// closes, on the slow transposed kernel). A gathered-patch matmul built from
+    /// pad/narrow/stack measured 2.5× slower per U-Net AM step.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let y = x.conv2d(self.w.as_tensor(), self.padding, self.stride, 1, 1)?;
+        let y = if self.stride == 1 && 2 * self.padding + 1 == self.w.dims()[2] {
+            super::conv::same_conv(x, self.w.as_tensor())?
+        } else {
+            x.conv2d(self.w.as_tensor(), self.padding, self.stride, 1, 1)?
+        };
         let c = self.b.dims()[0];
         y.broadcast_add(&self.b.as_tensor().reshape((1, c, 1, 1))?)
     }

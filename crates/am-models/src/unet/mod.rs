@@ -18,6 +18,7 @@
 //! ([`layers`]); the tests check them against central differences.
 
 mod blocks;
+mod conv;
 mod field;
 mod file;
 mod layers;
