@@ -71,7 +71,10 @@ impl CustomOp2 for SameConv {
         let k = w.dim(2)?;
         // w̃: flip both spatial axes (narrow + cat), swap the channel axes
         let flip = |t: &Tensor, dim: usize| -> Result<Tensor> {
-            let parts: Vec<Tensor> = (0..k).rev().map(|i| t.narrow(dim, i, 1)).collect::<Result<_>>()?;
+            let parts: Vec<Tensor> = (0..k)
+                .rev()
+                .map(|i| t.narrow(dim, i, 1))
+                .collect::<Result<_>>()?;
             Tensor::cat(&parts, dim)
         };
         let wt = flip(&flip(w, 2)?, 3)?.transpose(0, 1)?;
@@ -83,7 +86,8 @@ impl CustomOp2 for SameConv {
 }
 
 fn same_conv_raw(x: &Tensor, w: &Tensor, padding: usize) -> Result<Tensor> {
-    x.contiguous()?.apply_op2(&w.contiguous()?, SameConv { padding })
+    x.contiguous()?
+        .apply_op2(&w.contiguous()?, SameConv { padding })
 }
 
 /// conv2d(x, w) with stride 1 and padding (k − 1)/2 for an odd square kernel `w`
@@ -104,7 +108,14 @@ mod tests {
     use am_core::SeededRng;
 
     fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap()
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap()
     }
 
     /// The op's value and first derivatives equal candle's conv2d's (k = 1 and 3).
@@ -112,16 +123,37 @@ mod tests {
     fn same_conv_equals_conv2d_with_its_gradients() {
         let mut rng = SeededRng::new(3);
         for k in [1, 3] {
-            let x = Var::from_tensor(&rng.normal_tensor(&[2, 3, 5, 5], DType::F64, &Device::Cpu).unwrap()).unwrap();
-            let w = Var::from_tensor(&rng.normal_tensor(&[4, 3, k, k], DType::F64, &Device::Cpu).unwrap()).unwrap();
-            let g = rng.normal_tensor(&[2, 4, 5, 5], DType::F64, &Device::Cpu).unwrap();
+            let x = Var::from_tensor(
+                &rng.normal_tensor(&[2, 3, 5, 5], DType::F64, &Device::Cpu)
+                    .unwrap(),
+            )
+            .unwrap();
+            let w = Var::from_tensor(
+                &rng.normal_tensor(&[4, 3, k, k], DType::F64, &Device::Cpu)
+                    .unwrap(),
+            )
+            .unwrap();
+            let g = rng
+                .normal_tensor(&[2, 4, 5, 5], DType::F64, &Device::Cpu)
+                .unwrap();
             let ours = same_conv_raw(x.as_tensor(), w.as_tensor(), (k - 1) / 2).unwrap();
-            let theirs = x.as_tensor().conv2d(w.as_tensor(), (k - 1) / 2, 1, 1, 1).unwrap();
+            let theirs = x
+                .as_tensor()
+                .conv2d(w.as_tensor(), (k - 1) / 2, 1, 1, 1)
+                .unwrap();
             assert!(max_diff(&ours, &theirs) < 1e-12, "value, k = {k}");
             let ga = (ours * &g).unwrap().sum_all().unwrap().backward().unwrap();
-            let gb = (theirs * &g).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (theirs * &g)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
             for v in [&x, &w] {
-                let (a, b) = (ga.get(v.as_tensor()).unwrap(), gb.get(v.as_tensor()).unwrap());
+                let (a, b) = (
+                    ga.get(v.as_tensor()).unwrap(),
+                    gb.get(v.as_tensor()).unwrap(),
+                );
                 assert!(max_diff(a, b) < 1e-10, "gradient, k = {k}");
             }
         }

@@ -3,11 +3,11 @@
 //! `am_core::double_backward`), clipping and Adam on candle tensors, on any device.
 
 use super::{
-    adam_restore, adam_state, flatten, set_flat, Engine, EngineKind, OptimizerState, StepOutcome,
-    TrainableAction,
+    adam_restore, adam_state, backward_and_update, flatten, set_flat, Engine, EngineKind,
+    OptimizerState, StepOutcome, TrainableAction,
 };
-use crate::{Error, Result};
-use am_core::train::{grad_norm, Adam, AdamConfig, Clip};
+use crate::Result;
+use am_core::train::{Adam, AdamConfig, Clip};
 use am_core::{DType, Device, SeededRng};
 use am_objectives::{ActionMatching, PathSample};
 
@@ -68,20 +68,7 @@ impl<M: TrainableAction> Engine for AutogradEngine<M> {
         let out = objective.loss(&self.model, batch, rng);
         self.model.set_training(false);
         let out = out?;
-        let loss = scalar(&out.loss)?;
-        let mut grads = out.loss.backward()?;
-        let norm = grad_norm(&grads, self.adam.vars())?;
-        if !loss.is_finite() || !norm.is_finite() {
-            return Err(Error::NonFinite {
-                step: self.adam.step_count() + 1,
-                loss,
-                grad_norm: norm,
-                checkpoint: None,
-            });
-        }
-        let vars = self.adam.vars().to_vec();
-        clip.apply(&mut grads, &vars, norm)?;
-        self.adam.step(&grads, lr)?;
+        let (loss, norm) = backward_and_update(&mut self.adam, &out.loss, lr, clip)?;
         Ok(StepOutcome {
             loss,
             grad_norm: norm,

@@ -7,10 +7,11 @@
 //! [`Trainer`]: crate::Trainer
 
 use super::{
-    adam_restore, adam_state, flatten, set_flat, Engine, EngineKind, OptimizerState, StepOutcome,
+    adam_restore, adam_state, backward_and_update, flatten, set_flat, Engine, EngineKind,
+    OptimizerState, StepOutcome,
 };
 use crate::{Error, Result};
-use am_core::train::{grad_norm, Adam, AdamConfig, Clip};
+use am_core::train::{Adam, AdamConfig, Clip};
 use am_core::{DType, Device, SeededRng, Tensor, VectorModel};
 use am_objectives::{ActionMatching, PathSample};
 
@@ -121,20 +122,7 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
         self.model.set_training(false);
         let per = per?;
         let mean = per.mean_all()?;
-        let loss = scalar(&mean)?;
-        let mut grads = mean.backward()?;
-        let norm = grad_norm(&grads, self.adam.vars())?;
-        if !loss.is_finite() || !norm.is_finite() {
-            return Err(Error::NonFinite {
-                step: self.adam.step_count() + 1,
-                loss,
-                grad_norm: norm,
-                checkpoint: None,
-            });
-        }
-        let vars = self.adam.vars().to_vec();
-        clip.apply(&mut grads, &vars, norm)?;
-        self.adam.step(&grads, lr)?;
+        let (loss, norm) = backward_and_update(&mut self.adam, &mean, lr, clip)?;
         Ok(StepOutcome {
             loss,
             grad_norm: norm,

@@ -142,6 +142,32 @@ impl TrainableAction for am_models::Mlp {
     }
 }
 
+/// The end of an autograd step: ∇θ of the scalar `loss` tensor, the divergence check (a
+/// non-finite loss or gradient leaves parameters and moments unchanged), `clip`, the Adam update
+/// at `lr`; returns (loss, ‖∇θ‖ before clipping).
+pub(crate) fn backward_and_update(
+    adam: &mut am_core::train::Adam,
+    loss: &am_core::Tensor,
+    lr: f64,
+    clip: Clip,
+) -> Result<(f64, f64)> {
+    let value = loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+    let mut grads = loss.backward()?;
+    let norm = am_core::train::grad_norm(&grads, adam.vars())?;
+    if !value.is_finite() || !norm.is_finite() {
+        return Err(crate::Error::NonFinite {
+            step: adam.step_count() + 1,
+            loss: value,
+            grad_norm: norm,
+            checkpoint: None,
+        });
+    }
+    let vars = adam.vars().to_vec();
+    clip.apply(&mut grads, &vars, norm)?;
+    adam.step(&grads, lr)?;
+    Ok((value, norm))
+}
+
 /// Adam's moments (flat, f64) and step count.
 pub(crate) fn adam_state(adam: &am_core::train::Adam) -> Result<OptimizerState> {
     let (m, v) = adam.moments();
