@@ -21,7 +21,8 @@ for threads in ${THREADS:-1 2}; do
   cores=$([ "$threads" = 1 ] && echo 0 || echo 0-1)
   RAYON_NUM_THREADS=$threads /usr/bin/time -v -o "$OUT/time_rust.txt" taskset -c "$cores" \
     "$BIN" --bench --noplot 2>/dev/null | tee "$OUT/unet_criterion_t$threads.txt" \
-    | awk -v t="$threads" '/^unet_digits_b32\// {id=$0} /time:/ {gsub(/\[/,""); print "ROW framework=candle threads=" t " what=\"" id "\" mean_ms=" $4 " unit=" $5}' \
+    | awk -v t="$threads" '/^unet_digits_b32\// {id=$0; sub(/ +time:.*/, "", id)}
+        /time:/ {gsub(/\[/,""); for (i = 1; i <= NF; i++) if ($i == "time:") print "ROW framework=candle threads=" t " what=\"" id "\" estimate=" $(i+3) " unit=" $(i+4)}' \
     >> "$OUT/unet_rows.txt"
   echo "ROW framework=candle threads=$threads peak_rss_mib=$(peak "$OUT/time_rust.txt") (whole bench process)" >> "$OUT/unet_rows.txt"
   OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads /usr/bin/time -v -o "$OUT/time_torch.txt" taskset -c "$cores" \
