@@ -14,16 +14,16 @@
 mod common;
 
 use action_matching::core::{
-    double_backward, DType, Device, GradientField, SeededRng, Tensor, VelocityField,
+    double_backward, DType, Device, GradientField, SeededRng, VelocityField,
 };
-use action_matching::metrics::Classifier;
 use action_matching::models::{UNet, UNetConfig, UNetField};
+use action_matching::paths::data::images::mnist_cache_dir;
 use action_matching::paths::data::ImageSet;
 use action_matching::paths::NoiseToImages;
 use action_matching::solvers::{Dopri5Config, Method, OdeConfig};
 use action_matching::train::images::{
-    bits_per_dim_of, fitted_gaussian, objective, quality, sample, train_classifier,
-    training_config, Quality, Solver,
+    bits_per_dim_of, fitted_gaussian, load_or_train, nearest_training_distance, objective, quality,
+    sample, training_config, Quality, Solver,
 };
 use action_matching::train::{
     AutogradEngine, Engine, FlowMatchingEngine, RunOptions, TimeSamplerConfig, Trainer,
@@ -57,23 +57,12 @@ OPTIONS:
   --quick             a smoke run of a few seconds (what CI runs)
   --help              this text";
 
-/// The MNIST files that `cargo xtask fetch-mnist` installs.
-fn mnist_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    base.join("action-matching/mnist")
-}
-
-/// An IDX image file with its labels (`images` → `labels`, `idx3` → `idx1` in the name).
+/// An IDX image file with its labels, saying how to install MNIST when it is missing.
 fn idx(images: &Path) -> Res<ImageSet> {
-    let name = images.to_string_lossy();
-    let labels = name.replace("images", "labels").replace("idx3", "idx1");
-    Ok(ImageSet::from_idx(images, Path::new(&labels)).map_err(|e| {
+    Ok(ImageSet::from_idx_images(images).map_err(|e| {
         format!(
             "{e} (MNIST: `cargo xtask fetch-mnist` installs it in {})",
-            mnist_dir().display()
+            mnist_cache_dir().display()
         )
     })?)
 }
@@ -86,7 +75,7 @@ fn load(data: &str, test: usize, seed: u64) -> Res<(ImageSet, ImageSet)> {
             let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/digits.csv.gz");
             return Ok(ImageSet::from_digits_csv(&p)?.split(test, seed)?);
         }
-        "mnist" => mnist_dir().join("train-images.idx3-ubyte"),
+        "mnist" => mnist_cache_dir().join("train-images.idx3-ubyte"),
         path => PathBuf::from(path),
     };
     let name = file.to_string_lossy().to_string();
@@ -151,29 +140,6 @@ where
     Ok((trainer.ema_model()?, summary.seconds))
 }
 
-/// For each sample the distance to its nearest training image, and the same for test images: a
-/// model that copies training images has sample distances far below the test images'.
-fn nearest(samples: &Tensor, train: &Tensor, test: &Tensor) -> Res<(f64, f64)> {
-    let median = |x: &Tensor| -> Res<f64> {
-        let d2 = x
-            .sqr()?
-            .sum_keepdim(1)?
-            .broadcast_add(&train.sqr()?.sum_keepdim(1)?.t()?)?
-            .broadcast_sub(&(x.matmul(&train.t()?)? * 2.0)?)?;
-        let mut m: Vec<f64> = d2
-            .min_keepdim(1)?
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1::<f64>()?
-            .into_iter()
-            .map(|v| v.max(0.0).sqrt())
-            .collect();
-        m.sort_by(|a, b| a.total_cmp(b));
-        Ok(m[m.len() / 2])
-    };
-    Ok((median(samples)?, median(test)?))
-}
-
 fn main() {
     // the U-Net's derivatives come from candle's double backward: before any thread runs one
     double_backward::enable();
@@ -188,19 +154,7 @@ fn main() {
         let n_samples: usize = args.get("samples", if quick { 8 } else { 1000 })?;
         let n_bpd: usize = args.get("bpd-images", if quick { 8 } else { 256 })?;
         let seed: u64 = args.get("seed", 0)?;
-        let solver = match args
-            .string("solver", if quick { "rk4:4" } else { "dopri5" })
-            .as_str()
-        {
-            "dopri5" => Solver::Dopri5(Dopri5Config::default()),
-            s => match s.strip_prefix("rk4:").and_then(|n| n.parse().ok()) {
-                Some(steps) => Solver::Fixed(OdeConfig {
-                    method: Method::Rk4,
-                    steps,
-                }),
-                None => return Err(format!("--solver: `{s}` is neither dopri5 nor rk4:N").into()),
-            },
-        };
+        let solver = parse_solver(&args.string("solver", if quick { "rk4:4" } else { "dopri5" }))?;
         let out = PathBuf::from(args.string("out", "out/images"));
         std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
         let data = args.string("data", "digits");
@@ -222,26 +176,32 @@ fn main() {
             t => return Err(format!("--time: `{t}` is neither quasi nor adaptive").into()),
         };
         let resume = args.flag("resume");
-        // the velocity field of the trained (EMA) model, behind one trait object
-        let (field, seconds): (Box<dyn VelocityField>, f64) = match method.as_str() {
+        // the trained (EMA) model: the AM action or the flow-matching field
+        let (am, cfm, seconds) = match method.as_str() {
             "am" => {
                 let engine = AutogradEngine::new(net, train_config.adam)?;
                 let trainer = Trainer::new(engine, objective()?, train_config)?;
                 let (model, s) = train(trainer, &path, &out, resume, "AM")?;
                 model.save(&out.join("am.safetensors"))?;
-                (Box::new(AmField(model)), s)
+                (Some(model), None, s)
             }
             "cfm" => {
                 let engine = FlowMatchingEngine::new(UNetField { net }, train_config.adam)?;
                 let trainer = Trainer::new(engine, objective()?, train_config)?;
                 let (model, s) = train(trainer, &path, &out, resume, "CFM")?;
                 model.net.save(&out.join("cfm.safetensors"))?;
-                (Box::new(model), s)
+                (None, Some(model), s)
             }
             m => return Err(format!("--method: `{m}` is neither am nor cfm").into()),
         };
+        let gradient = am.as_ref().map(GradientField::new);
+        let field: &dyn VelocityField = match (&gradient, &cfm) {
+            (Some(g), _) => g,
+            (None, Some(f)) => f,
+            (None, None) => return Err("no model was trained".into()),
+        };
         let started = std::time::Instant::now();
-        let samples = sample(field.as_ref(), n_samples, 64, solver, seed + 2, DType::F32)?;
+        let samples = sample(field, n_samples, 64, solver, seed + 2, DType::F32)?;
         let grid = out.join(format!("samples_{method}.png"));
         // the first 64 samples as a grid
         let shown = samples.images.narrow(0, 0, n_samples.min(64))?;
@@ -264,35 +224,40 @@ fn main() {
             )?
             .flatten_from(1)?;
         let started = std::time::Instant::now();
-        let bpd = bits_per_dim_of(field.as_ref(), &test, levels, 64, solver, seed + 4)?;
+        let bpd = bits_per_dim_of(field, &test, levels, 64, solver, seed + 4)?;
         let bpd_s = started.elapsed().as_secs_f64();
         let every: Vec<usize> = (0..train_set.len()).collect();
         let train_images = train_set
             .batch(&every, None, false, DType::F32, &Device::Cpu)?
             .flatten_from(1)?;
-        let (nn_samples, nn_test) = nearest(&samples.images, &train_images, &test)?;
+        let nn_samples = nearest_training_distance(&samples.images, &train_images)?;
+        let nn_test = nearest_training_distance(&test, &train_images)?;
         // the quality measure at this scale: the project's classifier (trained once, cached)
-        let clf = classifier(&out, &train_set, &test_set, &data, quick)?;
+        let steps_clf = if quick { 20 } else { 2000 };
+        let (clf, how) = load_or_train(
+            &out.join("classifier.safetensors"),
+            &train_set,
+            &test_set,
+            &data,
+            (32, steps_clf, 11),
+        )?;
+        println!("classifier: {how}");
         let all_test: Vec<usize> = (0..test_set.len()).collect();
         let test_all = test_set
             .batch(&all_test, None, false, DType::F32, &Device::Cpu)?
             .flatten_from(1)?;
         let generated = samples.images.clamp(-1f32, 1f32)?;
         let q = quality(&clf, &generated, &test_all, 20, seed + 5)?;
+        let n_floor = n_samples.min(train_set.len());
         let floor = quality(
             &clf,
-            &train_images.narrow(0, 0, n_samples.min(train_set.len()))?,
+            &train_images.narrow(0, 0, n_floor)?,
             &test_all,
             20,
             seed + 5,
         )?;
-        let gauss = quality(
-            &clf,
-            &fitted_gaussian(&train_images, n_samples, seed + 6)?,
-            &test_all,
-            20,
-            seed + 5,
-        )?;
+        let gaussian = fitted_gaussian(&train_images, n_samples, seed + 6)?;
+        let gauss = quality(&clf, &gaussian, &test_all, 20, seed + 5)?;
         println!("\n| method | BPD (± s.e., {} test images) | classifier FID (± s.e.) | classifier IS (± s.e.) | NFE (sampling) | NFE (BPD) | nearest training image, median: samples / test | train s | sample s | BPD s |", bpd.images);
         println!("|---|---|---|---|---|---|---|---|---|---|");
         println!(
@@ -301,7 +266,7 @@ fn main() {
         );
         println!(
             "| training images ({}, the floor) | – | {} | – | – | – | – | – | – |",
-            n_samples.min(train_set.len()),
+            n_floor,
             fid_is(&floor)
         );
         println!("| full-covariance Gaussian fitted to the training images (the bar) | – | {} | – | – | – | – | – | – |", fid_is(&gauss));
@@ -316,63 +281,24 @@ fn main() {
     });
 }
 
+/// `dopri5` (rtol = atol = 1e-5) or `rk4:N`.
+fn parse_solver(s: &str) -> Res<Solver> {
+    if s == "dopri5" {
+        return Ok(Solver::Dopri5(Dopri5Config::default()));
+    }
+    match s.strip_prefix("rk4:").and_then(|n| n.parse().ok()) {
+        Some(steps) => Ok(Solver::Fixed(OdeConfig {
+            method: Method::Rk4,
+            steps,
+        })),
+        None => Err(format!("--solver: `{s}` is neither dopri5 nor rk4:N").into()),
+    }
+}
+
 /// "FID ± s.e. | IS ± s.e." cells.
 fn fid_is(q: &Quality) -> String {
     format!(
         "{:.2} ± {:.2} | {:.2} ± {:.2}",
         q.fid, q.fid_se, q.is, q.is_se
     )
-}
-
-/// The evaluation classifier of this data: loaded from `out/classifier.safetensors` when there,
-/// else trained (2,000 steps; --quick: 20) and saved, with its test accuracy and sha256 printed.
-fn classifier(
-    out: &Path,
-    train: &ImageSet,
-    test: &ImageSet,
-    data: &str,
-    quick: bool,
-) -> Res<Classifier> {
-    let file = out.join("classifier.safetensors");
-    if file.exists() {
-        let (net, meta) = Classifier::load(&file, &Device::Cpu)?;
-        if meta.get("data").map(String::as_str) == Some(data) {
-            println!(
-                "classifier: {} (test accuracy {})",
-                file.display(),
-                meta.get("test_accuracy").cloned().unwrap_or_default()
-            );
-            return Ok(net);
-        }
-    }
-    let trained = train_classifier(train, test, 32, if quick { 20 } else { 2000 }, 11)?;
-    let sha = trained.save(&file, data)?;
-    println!(
-        "classifier: trained, test accuracy {:.4}, {} (sha256 {sha})",
-        trained.test_accuracy,
-        file.display()
-    );
-    Ok(trained.net)
-}
-
-/// ∇s of the trained U-Net as a velocity field that owns the model.
-struct AmField(UNet);
-
-impl VelocityField for AmField {
-    fn dim(&self) -> usize {
-        action_matching::core::Action::dim(&self.0)
-    }
-
-    fn velocity(&self, t: f64, x: &Tensor) -> action_matching::core::Result<Tensor> {
-        GradientField::new(&self.0).velocity(t, x)
-    }
-
-    fn velocity_divergence(
-        &self,
-        t: f64,
-        x: &Tensor,
-        mode: &action_matching::core::LaplacianMode,
-    ) -> action_matching::core::Result<(Tensor, Tensor)> {
-        GradientField::new(&self.0).velocity_divergence(t, x, mode)
-    }
 }

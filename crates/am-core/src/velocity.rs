@@ -36,6 +36,20 @@ pub trait VelocityField {
     }
 }
 
+/// The column `(N, 1)` of a scalar time t ∈ [0, 1] for points `x` `(N, D)`, in x's dtype and
+/// device: how a field evaluated at one time feeds a model that takes per-point times.
+pub fn time_column(x: &Tensor, t: f64) -> Result<Tensor> {
+    check::points("x", x)?;
+    if !(0.0..=1.0).contains(&t) || !t.is_finite() {
+        return Err(Error::OutOfRange {
+            arg: "t",
+            value: t,
+            allowed: "[0, 1]",
+        });
+    }
+    Ok(Tensor::full(t, (x.dim(0)?, 1), x.device())?.to_dtype(x.dtype())?)
+}
+
 /// The velocity of an action: v = ∇s (Eq. 8), or v = ∇c*(∇s) for a convex cost (Eq. 22), with
 /// growth rate λ·s for unbalanced AM (Eq. 19 with the λ of Eq. 69).
 pub struct GradientField<'a, A: Action + ?Sized> {
@@ -66,18 +80,6 @@ impl<'a, A: Action + ?Sized> GradientField<'a, A> {
         self.growth_weight = Some(lambda);
         Ok(self)
     }
-
-    fn time_column(x: &Tensor, t: f64) -> Result<Tensor> {
-        check::points("x", x)?;
-        if !(0.0..=1.0).contains(&t) || !t.is_finite() {
-            return Err(Error::OutOfRange {
-                arg: "t",
-                value: t,
-                allowed: "[0, 1]",
-            });
-        }
-        Ok(Tensor::full(t, (x.dim(0)?, 1), x.device())?.to_dtype(x.dtype())?)
-    }
 }
 
 impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
@@ -86,7 +88,7 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
     }
 
     fn velocity(&self, t: f64, x: &Tensor) -> Result<Tensor> {
-        let tt = Self::time_column(x, t)?;
+        let tt = time_column(x, t)?;
         let e = self.action.eval(&tt, x, &Derivatives::default())?;
         let v = match self.cost {
             Some(c) => c.grad_conjugate(&e.grad_x)?,
@@ -109,7 +111,7 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
                 "a divergence needs LaplacianMode::Exact or Hutchinson",
             ));
         }
-        let tt = Self::time_column(x, t)?;
+        let tt = time_column(x, t)?;
         let Some(cost) = self.cost else {
             let want = Derivatives {
                 laplacian: mode.clone(),
@@ -161,7 +163,7 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
         match self.growth_weight {
             None => Ok(None),
             Some(lambda) => {
-                let tt = Self::time_column(x, t)?;
+                let tt = time_column(x, t)?;
                 Ok(Some((self.action.value(&tt, x)? * lambda)?.detach()))
             }
         }
@@ -169,7 +171,7 @@ impl<A: Action + ?Sized> VelocityField for GradientField<'_, A> {
 
     /// One evaluation gives s and ∇s: v = ∇s (or ∇c*(∇s)) and g = λs.
     fn velocity_growth(&self, t: f64, x: &Tensor) -> Result<(Tensor, Option<Tensor>)> {
-        let tt = Self::time_column(x, t)?;
+        let tt = time_column(x, t)?;
         let e = self.action.eval(&tt, x, &Derivatives::default())?;
         let v = match self.cost {
             Some(c) => c.grad_conjugate(&e.grad_x)?,

@@ -24,10 +24,6 @@ impl UNetField {
             .network(t, &img)?
             .reshape((n, self.net.config().dim()))?)
     }
-
-    fn times(x: &Tensor, t: f64) -> am_core::Result<Tensor> {
-        Ok(Tensor::full(t, (x.dims()[0], 1), x.device())?.to_dtype(x.dtype())?)
-    }
 }
 
 impl VectorModel for UNetField {
@@ -60,7 +56,9 @@ impl VelocityField for UNetField {
     }
 
     fn velocity(&self, t: f64, x: &Tensor) -> am_core::Result<Tensor> {
-        Ok(self.forward(&Self::times(x, t)?, &x.detach())?.detach())
+        Ok(self
+            .forward(&am_core::velocity::time_column(x, t)?, &x.detach())?
+            .detach())
     }
 
     fn velocity_divergence(
@@ -75,7 +73,7 @@ impl VelocityField for UNetField {
             ));
         };
         let xv = Var::from_tensor(&x.detach())?;
-        let f = self.forward(&Self::times(x, t)?, xv.as_tensor())?;
+        let f = self.forward(&am_core::velocity::time_column(x, t)?, xv.as_tensor())?;
         let grads = (&f * eps)?.sum_all()?.backward()?;
         let jt_eps = grads
             .get(xv.as_tensor())

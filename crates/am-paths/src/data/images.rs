@@ -53,6 +53,18 @@ fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, DataError> {
     }
 }
 
+/// Where `cargo xtask fetch-mnist` installs MNIST's IDX files:
+/// `$XDG_CACHE_HOME/action-matching/mnist`, else `~/.cache/action-matching/mnist` (xtask holds
+/// the same rule, as it depends on no workspace crate).
+pub fn mnist_cache_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    base.join("action-matching").join("mnist")
+}
+
 /// An IDX array of unsigned bytes (type 0x08): its dimensions and data.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>), DataError> {
     let b = read_maybe_gz(path)?;
@@ -115,6 +127,14 @@ impl ImageSet {
             shape: (1, dims[1], dims[2]),
             levels: 256,
         })
+    }
+
+    /// An IDX image file with its labels beside it: the same name with `images` → `labels`
+    /// and `idx3` → `idx1` (`train-images-idx3-ubyte` → `train-labels-idx1-ubyte`).
+    pub fn from_idx_images(images: &Path) -> Result<Self, DataError> {
+        let name = images.to_string_lossy();
+        let labels = name.replace("images", "labels").replace("idx3", "idx1");
+        Self::from_idx(images, Path::new(&labels))
     }
 
     /// CIFAR-10 binary batches (`data_batch_*.bin`, `test_batch.bin`): records of one label byte

@@ -101,3 +101,30 @@ impl TrainedClassifier {
         Ok(format!("{:x}", Sha256::digest(&bytes)))
     }
 }
+
+/// The evaluation classifier cached at `path`: loaded when the file was trained on `data`,
+/// else trained (`features` features, `steps` steps, `seed`) and saved. Returns it with a line
+/// saying which (the test accuracy; the sha256 of a freshly written file).
+pub fn load_or_train(
+    path: &Path,
+    train: &ImageSet,
+    test: &ImageSet,
+    data: &str,
+    (features, steps, seed): (usize, u64, u64),
+) -> Result<(Classifier, String)> {
+    if path.exists() {
+        let (net, meta) = Classifier::load(path, &Device::Cpu)?;
+        if meta.get("data").map(String::as_str) == Some(data) {
+            let acc = meta.get("test_accuracy").cloned().unwrap_or_default();
+            return Ok((net, format!("{} (test accuracy {acc})", path.display())));
+        }
+    }
+    let trained = train_classifier(train, test, features, steps, seed)?;
+    let sha = trained.save(path, data)?;
+    let line = format!(
+        "trained, test accuracy {:.4}, {} (sha256 {sha})",
+        trained.test_accuracy,
+        path.display()
+    );
+    Ok((trained.net, line))
+}

@@ -13,8 +13,8 @@
 pub mod classifier;
 pub mod quality;
 
-pub use classifier::{train_classifier, TrainedClassifier};
-pub use quality::{fitted_gaussian, quality, Quality};
+pub use classifier::{load_or_train, train_classifier, TrainedClassifier};
+pub use quality::{fitted_gaussian, nearest_training_distance, quality, Quality};
 
 use crate::{Error, Result};
 use am_core::{DType, Device, SeededRng, Tensor, VelocityField};

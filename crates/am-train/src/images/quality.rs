@@ -121,3 +121,30 @@ pub fn fitted_gaussian(train: &Tensor, n: usize, seed: u64) -> Result<Tensor> {
         &Device::Cpu,
     )?)
 }
+
+/// The median over `images` `(N, D)` of the Euclidean distance to the nearest row of `train`
+/// `(M, D)`. Beside the same median for test images it says whether a model copies its
+/// training images (sample distances far below the test images').
+pub fn nearest_training_distance(images: &Tensor, train: &Tensor) -> Result<f64> {
+    if images.dims()[0] == 0 || train.dims()[0] == 0 {
+        return Err(Error::Argument {
+            arg: "images",
+            reason: "no images to compare".into(),
+        });
+    }
+    let d2 = images
+        .sqr()?
+        .sum_keepdim(1)?
+        .broadcast_add(&train.sqr()?.sum_keepdim(1)?.t()?)?
+        .broadcast_sub(&(images.matmul(&train.t()?)? * 2.0)?)?;
+    let mut m: Vec<f64> = d2
+        .min_keepdim(1)?
+        .to_dtype(DType::F64)?
+        .flatten_all()?
+        .to_vec1::<f64>()?
+        .into_iter()
+        .map(|v| v.max(0.0).sqrt())
+        .collect();
+    m.sort_by(|a, b| a.total_cmp(b));
+    Ok(m[m.len() / 2])
+}
