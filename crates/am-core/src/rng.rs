@@ -49,6 +49,20 @@ impl SeededRng {
         Self { inner }
     }
 
+    /// The generator of shard `shard` of step `step` of a run seeded by `seed`: a ChaCha key of
+    /// its own for every (seed, step, shard), so a batch drawn shard by shard is the same
+    /// whichever process draws each shard (data-parallel training).
+    pub fn for_shard(seed: u64, step: u64, shard: u64) -> Self {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        key[8..16].copy_from_slice(&step.to_le_bytes());
+        key[16..24].copy_from_slice(&shard.to_le_bytes());
+        key[24..].copy_from_slice(b"am-shard");
+        Self {
+            inner: ChaCha8Rng::from_seed(key),
+        }
+    }
+
     /// An independent child generator (stream `k` of a seed drawn from this one).
     pub fn fork(&mut self, k: u64) -> Self {
         let mut inner = ChaCha8Rng::seed_from_u64(self.inner.random());

@@ -134,21 +134,53 @@ impl Adam {
     /// One update with learning rate `lr` (e.g. from [`Warmup`]); variables without a gradient
     /// are left alone.
     pub fn step(&mut self, grads: &GradStore, lr: f64) -> Result<()> {
+        let grads: Vec<Option<Tensor>> = self
+            .vars
+            .iter()
+            .map(|v| grads.get(v.as_tensor()).map(Tensor::detach))
+            .collect();
+        self.update(&grads, lr)
+    }
+
+    /// One update with gradients given in the order of [`Adam::vars`], each shaped like its
+    /// variable (e.g. gradients summed across processes by data-parallel training).
+    pub fn step_with(&mut self, grads: &[Tensor], lr: f64) -> Result<()> {
+        if grads.len() != self.vars.len() {
+            return Err(Error::Shape {
+                arg: "grads",
+                expected: format!("{} tensors (one per variable)", self.vars.len()),
+                got: vec![grads.len()],
+            });
+        }
+        for (var, g) in self.vars.iter().zip(grads) {
+            if g.dims() != var.dims() {
+                return Err(Error::Shape {
+                    arg: "grads",
+                    expected: format!("{:?}", var.dims()),
+                    got: g.dims().to_vec(),
+                });
+            }
+        }
+        let grads: Vec<Option<Tensor>> = grads.iter().map(|g| Some(g.detach())).collect();
+        self.update(&grads, lr)
+    }
+
+    fn update(&mut self, grads: &[Option<Tensor>], lr: f64) -> Result<()> {
         self.step += 1;
         let c = self.config;
         let bc1 = 1.0 - c.beta1.powi(self.step as i32);
         let bc2 = 1.0 - c.beta2.powi(self.step as i32);
-        for ((var, m), v) in self
+        for (((var, m), v), g) in self
             .vars
             .iter()
             .zip(self.m.iter_mut())
             .zip(self.v.iter_mut())
+            .zip(grads)
         {
-            let Some(g) = grads.get(var.as_tensor()) else {
+            let Some(g) = g else {
                 continue;
             };
-            let g = g.detach();
-            *m = ((&*m * c.beta1)? + (&g * (1.0 - c.beta1))?)?;
+            *m = ((&*m * c.beta1)? + (g * (1.0 - c.beta1))?)?;
             *v = ((&*v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
             let denom = ((&*v / bc2)?.sqrt()? + c.eps)?;
             let update = ((&*m / bc1)? / denom)?;

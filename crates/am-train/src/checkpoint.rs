@@ -10,6 +10,7 @@
 //! | `schema` | `am-train/1` |
 //! | `train`, `model`, `engine`, `run` | the configuration in four parts, compared on resume |
 //! | `adam.step`, `sampler`, `watch` | Adam's step count, the time sampler's and the watch's state |
+//! | `ranks` | the number of processes of the run (a resume needs the same; absent: 1) |
 //!
 //! Everything is parsed and checked before the trainer is touched, so a refused checkpoint
 //! leaves a run as it was.
@@ -49,6 +50,7 @@ pub(crate) fn write<E: Engine>(t: &mut Trainer<E>) -> Result<Checkpoint> {
     extra.insert("adam.step".into(), opt.step.to_string());
     extra.insert("sampler".into(), crate::json(&t.sampler.state()));
     extra.insert("watch".into(), crate::json(&t.watch));
+    extra.insert("ranks".into(), t.collective.size().to_string());
     Ok(Checkpoint {
         tensors,
         step: t.step,
@@ -74,6 +76,20 @@ pub(crate) fn read<E: Engine>(t: &mut Trainer<E>, ck: &Checkpoint) -> Result<()>
             CheckpointProblem::Schema {
                 found: schema.to_string(),
                 expected: SCHEMA,
+            },
+        ));
+    }
+    // written by one process when absent (before data-parallel training existed)
+    let saved_ranks: usize = match ck.extra.get("ranks") {
+        Some(r) => r.parse().map_err(|e| corrupt(format!("`ranks`: {e}")))?,
+        None => 1,
+    };
+    if saved_ranks != t.collective.size() {
+        return Err(Error::checkpoint(
+            path,
+            CheckpointProblem::Ranks {
+                saved: saved_ranks,
+                now: t.collective.size(),
             },
         ));
     }

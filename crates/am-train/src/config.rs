@@ -164,6 +164,12 @@ pub struct TrainConfig {
     pub watch: Option<WatchConfig>,
     /// The seed of the trainer's random stream (batches, probes).
     pub seed: u64,
+    /// Data-parallel batches: `Some(K)` splits every step's batch into K shards of batch/K
+    /// samples, shard k drawn from its own stream of (seed, step, k), so that any number of
+    /// ranks R ≤ K computes the same step (rank r takes shards r, r + R, …). `None`: one batch
+    /// from the run's single stream (one process only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<usize>,
 }
 
 impl TrainConfig {
@@ -184,6 +190,7 @@ impl TrainConfig {
             time: TimeSamplerConfig::QuasiRandom,
             watch: Some(WatchConfig::default()),
             seed: 0,
+            shards: None,
         }
     }
 
@@ -211,6 +218,14 @@ impl TrainConfig {
                         "needs baseline ≥ 1 and a finite factor > 1, got {} and {}",
                         w.baseline, w.factor
                     ),
+                ));
+            }
+        }
+        if let Some(k) = self.shards {
+            if k == 0 || self.batch % k != 0 {
+                return Err(CoreError::config(
+                    "shards",
+                    format!("must be ≥ 1 and divide the batch ({}), got {k}", self.batch),
                 ));
             }
         }

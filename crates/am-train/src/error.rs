@@ -60,6 +60,21 @@ pub enum Error {
         /// The last checkpoint written, if any.
         checkpoint: Option<String>,
     },
+    /// The processes of a data-parallel run cannot communicate or disagree (MPI missing,
+    /// unequal settings across ranks).
+    #[error("data-parallel training: {0}")]
+    Collective(String),
+    /// Another rank of a data-parallel run failed at this step (its own error is reported by
+    /// that rank); every rank stops here, with parameters and moments of the step before.
+    #[error("step {step}: {failed} of {ranks} ranks failed (see their own messages); every rank stops with the parameters of step {}", step - 1)]
+    PeerFailed {
+        /// The step that failed (1-based).
+        step: u64,
+        /// How many ranks failed.
+        failed: usize,
+        /// The number of ranks.
+        ranks: usize,
+    },
     /// A checkpoint cannot be resumed by this run.
     #[error("checkpoint `{path}`: {problem}")]
     Checkpoint {
@@ -92,6 +107,14 @@ pub enum CheckpointProblem {
         checkpoint: String,
         /// This run's value.
         run: String,
+    },
+    /// It was written by a data-parallel run of another number of ranks.
+    #[error("it was written by a run of {saved} rank(s); this run has {now}: resume with {saved}")]
+    Ranks {
+        /// The number of ranks that wrote it.
+        saved: usize,
+        /// This run's.
+        now: usize,
     },
     /// An entry is missing or malformed.
     #[error("{0}")]

@@ -22,17 +22,22 @@
 //!   per dimension by Eq. 9;
 //! - [`figures`] (feature `figures`, on by default): PNG figures with axes, labels, legends and
 //!   log scales, with an embedded font;
+//! - [`parallel`]: data-parallel training and evaluation over processes — the [`Collective`]
+//!   trait, one process, MPI (feature `mpi`); a run with `TrainConfig::shards` gives the same
+//!   parameters on any number of ranks ([`data_parallel`]);
 //! - [`LossLoop`]: a plain Adam loop over a loss the caller builds (the score- and flow-matching
 //!   baselines).
 
 pub mod checkpoint;
 pub mod config;
+pub mod data_parallel;
 pub mod engine;
 pub mod error;
 #[cfg(feature = "figures")]
 pub mod figures;
 pub mod images;
 pub mod loss_loop;
+pub mod parallel;
 pub mod protocol;
 pub mod sampler;
 pub mod snapshots;
@@ -42,10 +47,11 @@ pub mod watch;
 pub use config::{Decay, Schedule, TimeSamplerConfig, TrainConfig, WatchConfig};
 pub use engine::{
     AutogradEngine, Engine, EngineChoice, EngineKind, FlowMatchingEngine, FusedEngine, MlpEngine,
-    OptimizerState, StepOutcome, TrainableAction, TrainableField,
+    OptimizerState, ShardOutcome, StepOutcome, TrainableAction, TrainableField,
 };
 pub use error::{CheckpointProblem, Error, Result};
 pub use loss_loop::LossLoop;
+pub use parallel::{Collective, SingleProcess};
 pub use sampler::Sampler;
 pub use trainer::{RunOptions, RunSummary, StepReport, Trainer};
 pub use watch::TrainEvent;

@@ -10,12 +10,14 @@
 //! another count a resumed run agrees to rounding (≈ 1e-7 relative in f32).
 
 use crate::engine::Engine;
+use crate::parallel::{Collective, SingleProcess};
 use crate::sampler::Sampler;
 use crate::watch::{TrainEvent, Watch};
 use crate::{Error, Result, TrainConfig};
 use am_core::{Marginals, SeededRng};
 use am_objectives::{ActionMatching, PathSample, TimeSampler};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What one step reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,7 +69,8 @@ pub struct Trainer<E: Engine> {
     pub(crate) ema: Option<Vec<f64>>,
     pub(crate) watch: Watch,
     pub(crate) step: u64,
-    scratch: Vec<f64>,
+    pub(crate) collective: Arc<dyn Collective>,
+    pub(crate) scratch: Vec<f64>,
     last_checkpoint: Option<String>,
 }
 
@@ -104,10 +107,58 @@ impl<E: Engine> Trainer<E> {
             ema,
             watch: Watch::default(),
             step: 0,
+            collective: Arc::new(SingleProcess),
             scratch: Vec::new(),
             last_checkpoint: None,
             config,
         })
+    }
+
+    /// Trains data-parallel in `collective`'s group of processes (every rank builds the same
+    /// trainer and calls this): needs `config.shards = Some(K)` with K ≥ the number of ranks
+    /// when there is more than one. Rank 0's parameters are broadcast to all (and restart the
+    /// EMA), so every rank starts from the same model whatever its own initialisation.
+    pub fn with_collective(mut self, collective: Arc<dyn Collective>) -> Result<Self> {
+        let ranks = collective.size();
+        if ranks > 1 {
+            match self.config.shards {
+                None => {
+                    return Err(Error::Collective(format!(
+                        "{} ranks, but the configuration has no shards: set `shards` (≥ {ranks})",
+                        ranks
+                    )))
+                }
+                Some(k) if k < ranks => {
+                    return Err(Error::Collective(format!(
+                        "{k} shards for {ranks} ranks: every rank needs at least one shard"
+                    )))
+                }
+                _ => {}
+            }
+        }
+        let mut p = Vec::new();
+        self.engine.params_into(&mut p)?;
+        // the same parameter count everywhere, then rank 0's values
+        let mut count = [p.len() as f64];
+        collective.all_reduce_sum_f64(&mut count)?;
+        if count[0] != (p.len() * ranks) as f64 {
+            return Err(Error::Collective(format!(
+                "the ranks' models differ in size (this rank: {} parameters)",
+                p.len()
+            )));
+        }
+        collective.broadcast_f64(&mut p, 0)?;
+        self.engine.set_params(&p)?;
+        if self.ema.is_some() {
+            self.ema = Some(p);
+        }
+        self.collective = collective;
+        Ok(self)
+    }
+
+    /// The group of processes the run trains in.
+    pub fn collective(&self) -> &Arc<dyn Collective> {
+        &self.collective
     }
 
     /// Sets the caller's description of the run (e.g. the data file and options, as JSON): stored
@@ -165,52 +216,73 @@ impl<E: Engine> Trainer<E> {
         )?)
     }
 
-    /// One step on a batch drawn from `marginals`.
+    /// One step on a batch drawn from `marginals` (shard by shard when `config.shards` is set).
     pub fn step(&mut self, marginals: &dyn Marginals) -> Result<StepReport> {
+        if let Some(shards) = self.config.shards {
+            return self.step_sharded(marginals, shards);
+        }
         let batch = self.draw(marginals)?;
         self.step_on(&batch)
     }
 
     /// One step on a batch the caller made (its times feed the adaptive sampler; its importance
-    /// weights are the caller's to set).
+    /// weights are the caller's to set). One process only: a data-parallel run draws its own
+    /// shards ([`Trainer::step`]).
     pub fn step_on(&mut self, batch: &PathSample) -> Result<StepReport> {
+        if self.collective.size() > 1 {
+            return Err(Error::Collective(
+                "a caller-made batch cannot be split across ranks: use `step` with the marginals"
+                    .into(),
+            ));
+        }
         let k = self.step + 1;
         let lr = self.lr_at(k);
         let out = self
             .engine
             .step(&self.objective, batch, lr, self.config.clip, &mut self.rng)
-            .map_err(|e| match e {
-                Error::NonFinite {
-                    loss, grad_norm, ..
-                } => Error::NonFinite {
-                    step: k,
-                    loss,
-                    grad_norm,
-                    checkpoint: self.last_checkpoint.clone(),
-                },
-                e => e,
-            })?;
+            .map_err(|e| self.at_step(e, k))?;
         if self.sampler.is_adaptive() {
             self.sampler.observe(&batch.times()?, &out.integrand);
         }
+        Ok(self.finish_step(k, lr, out.loss, out.grad_norm))
+    }
+
+    /// A diverged step's error with its step number and the last good checkpoint.
+    pub(crate) fn at_step(&self, e: Error, k: u64) -> Error {
+        match e {
+            Error::NonFinite {
+                loss, grad_norm, ..
+            } => Error::NonFinite {
+                step: k,
+                loss,
+                grad_norm,
+                checkpoint: self.last_checkpoint.clone(),
+            },
+            e => e,
+        }
+    }
+
+    /// After the update of step `k`: the EMA, the step count and the watch.
+    pub(crate) fn finish_step(&mut self, k: u64, lr: f64, loss: f64, grad_norm: f64) -> StepReport {
         if let (Some(decay), Some(shadow)) = (self.config.ema, self.ema.as_mut()) {
-            self.engine.params_into(&mut self.scratch)?;
-            for (s, &c) in shadow.iter_mut().zip(&self.scratch) {
-                *s = decay * *s + (1.0 - decay) * c;
+            if self.engine.params_into(&mut self.scratch).is_ok() {
+                for (s, &c) in shadow.iter_mut().zip(&self.scratch) {
+                    *s = decay * *s + (1.0 - decay) * c;
+                }
             }
         }
         self.step = k;
         let mut events = Vec::new();
         if let Some(w) = &self.config.watch {
-            events.extend(self.watch.observe(w, k, out.loss, out.grad_norm));
+            events.extend(self.watch.observe(w, k, loss, grad_norm));
         }
-        Ok(StepReport {
+        StepReport {
             step: k,
             lr,
-            loss: out.loss,
-            grad_norm: out.grad_norm,
+            loss,
+            grad_norm,
             events,
-        })
+        }
     }
 
     /// Steps until `config.steps` on batches from `marginals`: resumes first when asked and the
@@ -245,6 +317,17 @@ impl<E: Engine> Trainer<E> {
                 resumed_from = Some(self.step);
             }
         }
+        if self.collective.size() > 1 {
+            // every rank must have resumed the same step (one file, seen by all)
+            let mut steps = [self.step as f64, (self.step * self.step) as f64];
+            self.collective.all_reduce_mean_f64(&mut steps)?;
+            if steps[0] != self.step as f64 || steps[1] != (self.step * self.step) as f64 {
+                return Err(Error::Collective(format!(
+                    "the ranks start at different steps (this rank: {}); every rank must see                      the same checkpoint file (a shared file system)",
+                    self.step
+                )));
+            }
+        }
         let first = self.step;
         let mut last = f64::NAN;
         while self.step < stop {
@@ -252,7 +335,8 @@ impl<E: Engine> Trainer<E> {
             last = report.loss;
             let k = report.step;
             if let Some(path) = options.checkpoint.as_deref() {
-                if (options.every > 0 && k % options.every == 0) || k == stop {
+                let due = (options.every > 0 && k % options.every == 0) || k == stop;
+                if due && self.collective.is_root() {
                     self.save_checkpoint(path)?;
                     report.events.push(TrainEvent::Checkpoint {
                         step: k,
@@ -304,8 +388,13 @@ impl<E: Engine> Trainer<E> {
         self.ema.as_deref()
     }
 
-    /// Writes the whole state to `path` atomically (see [`crate::checkpoint`]).
+    /// Writes the whole state to `path` atomically (see [`crate::checkpoint`]). In a
+    /// data-parallel run only rank 0 writes (the state is the same on every rank); the others
+    /// return at once.
     pub fn save_checkpoint(&mut self, path: &Path) -> Result<()> {
+        if !self.collective.is_root() {
+            return Ok(());
+        }
         self.checkpoint()?.save(path)?;
         self.last_checkpoint = Some(path.display().to_string());
         Ok(())

@@ -185,6 +185,17 @@ impl<T: Real> FusedMlp<T> {
         Ok(())
     }
 
+    /// One Adam update of the parameters with a gradient computed elsewhere (e.g. summed across
+    /// processes by data-parallel training), lengths checked.
+    pub fn apply_gradient(
+        &mut self,
+        adam: &mut super::FusedAdam<T>,
+        grad: &[T],
+        lr: f64,
+    ) -> CoreResult<()> {
+        adam.apply(&mut self.params, grad, lr)
+    }
+
     /// Replaces the flat parameters (length checked).
     pub fn set_params(&mut self, params: &[T]) -> CoreResult<()> {
         if params.len() != self.params.len() {

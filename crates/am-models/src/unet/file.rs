@@ -101,9 +101,9 @@ impl UNet {
             let v = self.out.w.as_tensor();
             (v.dtype(), v.device().clone())
         };
-        let mut copy = UNet::new(self.config.clone(), &mut SeededRng::new(0), dtype, &device)?;
+        let copy = UNet::new(self.config.clone(), &mut SeededRng::new(0), dtype, &device)?;
         copy.load_named_tensors(&self.named_tensors()?)?;
-        copy.dropout_seed = self.dropout_seed;
+        copy.set_dropout_seed(self.dropout_seed.load(std::sync::atomic::Ordering::Relaxed));
         Ok(copy)
     }
 }

@@ -32,7 +32,7 @@ use layers::{swish, Conv, Dense, GroupNorm, Init};
 use am_core::candle::{DType, Device, Tensor, Var};
 use am_core::error::Error as CoreError;
 use am_core::{Action, ActionEval, Derivatives, SeededRng};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Configuration of a [`UNet`]; every field is checked by [`UNetConfig::validate`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -241,7 +241,7 @@ pub struct UNet {
     out_norm: GroupNorm,
     out: Conv,
     training: AtomicBool,
-    dropout_seed: u64,
+    dropout_seed: AtomicU64,
 }
 
 impl UNet {
@@ -341,7 +341,7 @@ impl UNet {
             out_norm,
             out,
             training: AtomicBool::new(false),
-            dropout_seed: (rng.uniform() * 9_007_199_254_740_992.0) as u64,
+            dropout_seed: AtomicU64::new((rng.uniform() * 9_007_199_254_740_992.0) as u64),
         })
     }
 
@@ -353,6 +353,12 @@ impl UNet {
     /// Dropout on (training) or off (sampling, likelihood, the tests of derivatives).
     pub fn set_training(&self, on: bool) {
         self.training.store(on, Ordering::Relaxed);
+    }
+
+    /// Sets the seed that dropout masks are drawn from (mixed with each call's t and x): a
+    /// data-parallel step sets it per shard, so the masks do not depend on which rank runs it.
+    pub fn set_dropout_seed(&self, seed: u64) {
+        self.dropout_seed.store(seed, Ordering::Relaxed);
     }
 
     /// Whether dropout is on.
@@ -420,7 +426,7 @@ impl UNet {
             .to_dtype(DType::F64)?
             .flatten_all()?
             .to_vec1()?;
-        let mut h = self.dropout_seed ^ 0x9E37_79B9_7F4A_7C15;
+        let mut h = self.dropout_seed.load(Ordering::Relaxed) ^ 0x9E37_79B9_7F4A_7C15;
         for v in tv.iter().chain(&xs) {
             h = (h ^ v.to_bits())
                 .wrapping_mul(0x0100_0000_01B3)

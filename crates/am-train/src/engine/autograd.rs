@@ -3,8 +3,8 @@
 //! `am_core::double_backward`), clipping and Adam on candle tensors, on any device.
 
 use super::{
-    adam_restore, adam_state, backward_and_update, flatten, set_flat, Engine, EngineKind,
-    OptimizerState, StepOutcome, TrainableAction,
+    adam_restore, adam_state, add_gradients, apply_flat, backward_and_update, flatten, set_flat,
+    Engine, EngineKind, OptimizerState, ShardOutcome, StepOutcome, TrainableAction,
 };
 use crate::Result;
 use am_core::train::{Adam, AdamConfig, Clip};
@@ -78,6 +78,35 @@ impl<M: TrainableAction> Engine for AutogradEngine<M> {
                 .flatten_all()?
                 .to_vec1::<f64>()?,
         })
+    }
+
+    fn accumulate(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        weight: f64,
+        grad: &mut [f64],
+        rng: &mut SeededRng,
+    ) -> Result<ShardOutcome> {
+        self.model.reseed(super::shard_seed(rng));
+        self.model.set_training(true);
+        let out = objective.loss(&self.model, batch, rng);
+        self.model.set_training(false);
+        let out = out?;
+        let loss = scalar(&out.loss)?;
+        add_gradients(&out.loss.backward()?, self.adam.vars(), weight, grad)?;
+        Ok(ShardOutcome {
+            loss,
+            integrand: out
+                .integrand
+                .to_dtype(DType::F64)?
+                .flatten_all()?
+                .to_vec1::<f64>()?,
+        })
+    }
+
+    fn apply(&mut self, grad: &[f64], lr: f64) -> Result<()> {
+        apply_flat(&mut self.adam, grad, lr)
     }
 
     fn loss(

@@ -7,8 +7,8 @@
 //! [`Trainer`]: crate::Trainer
 
 use super::{
-    adam_restore, adam_state, backward_and_update, flatten, set_flat, Engine, EngineKind,
-    OptimizerState, StepOutcome,
+    adam_restore, adam_state, add_gradients, apply_flat, backward_and_update, flatten, set_flat,
+    Engine, EngineKind, OptimizerState, ShardOutcome, StepOutcome,
 };
 use crate::{Error, Result};
 use am_core::train::{Adam, AdamConfig, Clip};
@@ -24,6 +24,10 @@ pub trait TrainableField: VectorModel + Sized {
     /// Training-only behaviour (dropout) on or off.
     fn set_training(&self, on: bool) {
         let _ = on;
+    }
+    /// Reseeds dropout for one shard of a data-parallel step (see `TrainableAction::reseed`).
+    fn reseed(&self, seed: u64) {
+        let _ = seed;
     }
 }
 
@@ -43,6 +47,10 @@ impl TrainableField for am_models::UNetField {
 
     fn set_training(&self, on: bool) {
         self.net.set_training(on)
+    }
+
+    fn reseed(&self, seed: u64) {
+        self.net.set_dropout_seed(seed)
     }
 }
 
@@ -128,6 +136,32 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
             grad_norm: norm,
             integrand: per.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
         })
+    }
+
+    fn accumulate(
+        &mut self,
+        _objective: &ActionMatching,
+        batch: &PathSample,
+        weight: f64,
+        grad: &mut [f64],
+        rng: &mut SeededRng,
+    ) -> Result<ShardOutcome> {
+        self.model.reseed(super::shard_seed(rng));
+        self.model.set_training(true);
+        let per = self.per_sample(batch);
+        self.model.set_training(false);
+        let per = per?;
+        let mean = per.mean_all()?;
+        let loss = scalar(&mean)?;
+        add_gradients(&mean.backward()?, self.adam.vars(), weight, grad)?;
+        Ok(ShardOutcome {
+            loss,
+            integrand: per.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
+        })
+    }
+
+    fn apply(&mut self, grad: &[f64], lr: f64) -> Result<()> {
+        apply_flat(&mut self.adam, grad, lr)
     }
 
     fn loss(

@@ -1,24 +1,26 @@
 //! The fused host step of an MLP (`am_models::FusedMlp`): forward, input derivatives and the
 //! hand-derived ∇θ of the objective in one pass over host slices, then the fused Adam update.
-//! f32 on the CPU; scalar or ½‖x − h‖² heads; the quadratic cost.
+//! f32 on the CPU (f64 with [`FusedEngine::with_precision`], for exactness tests); scalar or
+//! ½‖x − h‖² heads; the quadratic cost.
 
-use super::{Engine, EngineKind, OptimizerState, StepOutcome};
+use super::{Engine, EngineKind, OptimizerState, ShardOutcome, StepOutcome};
 use crate::{Error, Result};
 use am_core::train::{AdamConfig, Clip};
 use am_core::{DType, Device, Error as CoreError, SeededRng};
+use am_models::fused::Real;
 use am_models::{FusedAdam, FusedMlp, Mlp};
 use am_objectives::{ActionMatching, PathSample};
 
 /// The fused engine; see the module docs.
-pub struct FusedEngine {
-    net: FusedMlp<f32>,
-    adam: FusedAdam<f32>,
+pub struct FusedEngine<T: Real = f32> {
+    net: FusedMlp<T>,
+    adam: FusedAdam<T>,
     /// The candle model, written from `net` when asked for.
     model: Mlp,
     stale: bool,
 }
 
-impl std::fmt::Debug for FusedEngine {
+impl<T: Real> std::fmt::Debug for FusedEngine<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FusedEngine")
             .field("config", self.model.config())
@@ -28,10 +30,17 @@ impl std::fmt::Debug for FusedEngine {
 }
 
 impl FusedEngine {
-    /// An engine for `model` (copied to host memory) with a fresh Adam; an unsupported model is
-    /// `Unsupported` (see [`FusedMlp::supports`]).
+    /// An engine for `model` (copied to host memory, f32) with a fresh Adam; an unsupported
+    /// model is `Unsupported` (see [`FusedMlp::supports`]).
     pub fn new(model: Mlp, adam: AdamConfig) -> Result<Self> {
-        let net = FusedMlp::<f32>::from_mlp(&model)?;
+        Self::with_precision(model, adam)
+    }
+}
+
+impl<T: Real> FusedEngine<T> {
+    /// [`FusedEngine::new`] computing in `T` (f32 or f64).
+    pub fn with_precision(model: Mlp, adam: AdamConfig) -> Result<Self> {
+        let net = FusedMlp::<T>::from_mlp(&model)?;
         let adam = FusedAdam::new(net.params().len(), adam)?;
         Ok(Self {
             net,
@@ -42,12 +51,12 @@ impl FusedEngine {
     }
 
     /// The host network (e.g. to sample with it: it implements `Action` fast).
-    pub fn net(&self) -> &FusedMlp<f32> {
+    pub fn net(&self) -> &FusedMlp<T> {
         &self.net
     }
 }
 
-impl Engine for FusedEngine {
+impl<T: Real> Engine for FusedEngine<T> {
     type Model = Mlp;
 
     fn kind(&self) -> EngineKind {
@@ -55,7 +64,7 @@ impl Engine for FusedEngine {
     }
 
     fn placement(&self) -> (DType, Device) {
-        (DType::F32, Device::Cpu)
+        (T::DTYPE, Device::Cpu)
     }
 
     fn describe(&self) -> String {
@@ -92,6 +101,40 @@ impl Engine for FusedEngine {
         })
     }
 
+    fn accumulate(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        weight: f64,
+        grad: &mut [f64],
+        rng: &mut SeededRng,
+    ) -> Result<ShardOutcome> {
+        let terms = objective.terms(self.model.config().dim, batch, rng)?;
+        let out = self.net.loss_and_grad(&terms)?;
+        if grad.len() != self.net.grad().len() {
+            return Err(CoreError::Shape {
+                arg: "grad",
+                expected: format!("({},)", self.net.grad().len()),
+                got: vec![grad.len()],
+            }
+            .into());
+        }
+        for (o, g) in grad.iter_mut().zip(self.net.grad()) {
+            *o += weight * g.f64();
+        }
+        Ok(ShardOutcome {
+            loss: out.loss,
+            integrand: out.integrand,
+        })
+    }
+
+    fn apply(&mut self, grad: &[f64], lr: f64) -> Result<()> {
+        let g: Vec<T> = grad.iter().map(|&x| T::of(x)).collect();
+        self.net.apply_gradient(&mut self.adam, &g, lr)?;
+        self.stale = true;
+        Ok(())
+    }
+
     fn loss(
         &mut self,
         objective: &ActionMatching,
@@ -104,12 +147,12 @@ impl Engine for FusedEngine {
 
     fn params_into(&mut self, out: &mut Vec<f64>) -> Result<()> {
         out.clear();
-        out.extend(self.net.params().iter().map(|&p| p as f64));
+        out.extend(self.net.params().iter().map(|&p| p.f64()));
         Ok(())
     }
 
     fn set_params(&mut self, flat: &[f64]) -> Result<()> {
-        let p: Vec<f32> = flat.iter().map(|&v| v as f32).collect();
+        let p: Vec<T> = flat.iter().map(|&v| T::of(v)).collect();
         self.net.set_params(&p)?;
         self.stale = true;
         Ok(())
@@ -118,14 +161,14 @@ impl Engine for FusedEngine {
     fn optimizer(&self) -> Result<OptimizerState> {
         let (m, v) = self.adam.moments();
         Ok(OptimizerState {
-            m: m.iter().map(|&x| x as f64).collect(),
-            v: v.iter().map(|&x| x as f64).collect(),
+            m: m.iter().map(|&x| x.f64()).collect(),
+            v: v.iter().map(|&x| x.f64()).collect(),
             step: self.adam.step_count(),
         })
     }
 
     fn restore_optimizer(&mut self, state: OptimizerState) -> Result<()> {
-        let f = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();
+        let f = |v: Vec<f64>| v.into_iter().map(T::of).collect();
         self.adam.restore(f(state.m), f(state.v), state.step)?;
         Ok(())
     }

@@ -111,6 +111,21 @@ impl Engine for MlpEngine {
         both!(self, e => e.step(objective, batch, lr, clip, rng))
     }
 
+    fn accumulate(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        weight: f64,
+        grad: &mut [f64],
+        rng: &mut SeededRng,
+    ) -> Result<super::ShardOutcome> {
+        both!(self, e => e.accumulate(objective, batch, weight, grad, rng))
+    }
+
+    fn apply(&mut self, grad: &[f64], lr: f64) -> Result<()> {
+        both!(self, e => e.apply(grad, lr))
+    }
+
     fn loss(
         &mut self,
         objective: &ActionMatching,

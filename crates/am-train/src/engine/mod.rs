@@ -39,6 +39,15 @@ pub struct StepOutcome {
     pub integrand: Vec<f64>,
 }
 
+/// What one shard of a data-parallel step reports ([`Engine::accumulate`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardOutcome {
+    /// The shard's objective (its own mean, unweighted).
+    pub loss: f64,
+    /// The per-sample time integrand ζ_i of the shard (before 1/p(t_i)).
+    pub integrand: Vec<f64>,
+}
+
 /// Adam's state, flat in the order of the engine's parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptimizerState {
@@ -71,6 +80,39 @@ pub trait Engine {
         clip: Clip,
         rng: &mut SeededRng,
     ) -> Result<StepOutcome>;
+    /// One shard of a data-parallel step: ∇θ of `weight` × the objective of `batch` added into
+    /// `grad` (flat, the layout of [`Engine::params_into`]), without an update. The default
+    /// refuses: an engine that cannot split its step cannot train data-parallel.
+    fn accumulate(
+        &mut self,
+        objective: &ActionMatching,
+        batch: &PathSample,
+        weight: f64,
+        grad: &mut [f64],
+        rng: &mut SeededRng,
+    ) -> Result<ShardOutcome> {
+        let _ = (objective, batch, weight, grad, rng);
+        Err(crate::Error::Argument {
+            arg: "engine",
+            reason: format!(
+                "the {:?} engine of {} does not split its step into shards (data-parallel training)",
+                self.kind(),
+                self.describe()
+            ),
+        })
+    }
+    /// The Adam update at `lr` with the flat gradient `grad` (summed over shards and processes,
+    /// already clipped). The default refuses, as [`Engine::accumulate`]'s does.
+    fn apply(&mut self, grad: &[f64], lr: f64) -> Result<()> {
+        let _ = (grad, lr);
+        Err(crate::Error::Argument {
+            arg: "engine",
+            reason: format!(
+                "the {:?} engine does not take a gradient from outside (data-parallel training)",
+                self.kind()
+            ),
+        })
+    }
     /// The objective of `batch` without an update (the held-out loss).
     fn loss(
         &mut self,
@@ -104,6 +146,12 @@ pub trait TrainableAction: Action + Sized {
     fn set_training(&self, on: bool) {
         let _ = on;
     }
+    /// Reseeds training-only randomness (dropout masks) for one shard of a data-parallel step,
+    /// so that it depends on the shard and not on the rank; models without any keep the
+    /// default, which does nothing.
+    fn reseed(&self, seed: u64) {
+        let _ = seed;
+    }
 }
 
 impl TrainableAction for am_models::UNet {
@@ -117,6 +165,10 @@ impl TrainableAction for am_models::UNet {
 
     fn set_training(&self, on: bool) {
         am_models::UNet::set_training(self, on)
+    }
+
+    fn reseed(&self, seed: u64) {
+        self.set_dropout_seed(seed)
     }
 }
 
@@ -166,6 +218,50 @@ pub(crate) fn backward_and_update(
     clip.apply(&mut grads, &vars, norm)?;
     adam.step(&grads, lr)?;
     Ok((value, norm))
+}
+
+/// A 53-bit seed for a shard's dropout, drawn from the shard's stream.
+pub(crate) fn shard_seed(rng: &mut SeededRng) -> u64 {
+    (rng.uniform() * 9_007_199_254_740_992.0) as u64
+}
+
+/// Adds `weight` × the candle gradients of `vars` into the flat `out` (variables without a
+/// gradient add nothing).
+pub(crate) fn add_gradients(
+    grads: &am_core::candle::backprop::GradStore,
+    vars: &[am_core::Var],
+    weight: f64,
+    out: &mut [f64],
+) -> Result<()> {
+    let total: usize = vars.iter().map(|v| v.elem_count()).sum();
+    if out.len() != total {
+        return Err(am_core::Error::Shape {
+            arg: "grad",
+            expected: format!("({total},)"),
+            got: vec![out.len()],
+        }
+        .into());
+    }
+    let mut at = 0;
+    for v in vars {
+        let n = v.elem_count();
+        if let Some(g) = grads.get(v.as_tensor()) {
+            let g = g.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+            for (o, x) in out[at..at + n].iter_mut().zip(g) {
+                *o += weight * x;
+            }
+        }
+        at += n;
+    }
+    Ok(())
+}
+
+/// Adam at `lr` with a flat gradient in the layout of `adam`'s variables.
+pub(crate) fn apply_flat(adam: &mut am_core::train::Adam, grad: &[f64], lr: f64) -> Result<()> {
+    let vars = adam.vars().to_vec();
+    let grads = unflatten(&vars, grad)?;
+    adam.step_with(&grads, lr)?;
+    Ok(())
 }
 
 /// Adam's moments (flat, f64) and step count.

@@ -3,6 +3,7 @@
 mod figures;
 mod images;
 mod mock;
+mod parallel;
 mod protocol;
 mod resume;
 mod trainer;
