@@ -577,6 +577,16 @@ impl SnapshotFit {
         })
     }
 
+    /// Trains data-parallel in `collective`'s group (see [`Trainer::with_collective`]: needs
+    /// `train.shards` when there is more than one rank).
+    pub fn with_collective(
+        mut self,
+        collective: std::sync::Arc<dyn crate::Collective>,
+    ) -> Result<Self> {
+        self.trainer = self.trainer.with_collective(collective)?;
+        Ok(self)
+    }
+
     /// Trains to the configured steps (resuming and checkpointing as `options` say).
     pub fn run(
         &mut self,

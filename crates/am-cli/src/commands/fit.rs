@@ -6,9 +6,10 @@ use crate::progress::Progress;
 use am_core::train::Clip;
 use am_train::protocol::{select_eps, EvalConfig};
 use am_train::snapshots::{FitConfig, Masses, PathKind, Simulation, SnapshotFit};
-use am_train::{Engine, EngineChoice, RunOptions, TimeSamplerConfig};
+use am_train::{Collective, Engine, EngineChoice, RunOptions, TimeSamplerConfig};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// The time sampler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +82,11 @@ pub struct FitArgs {
     /// Random seed (parameters; the training stream uses seed + 1).
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
+    /// Data-parallel shards per step (each drawn from its own stream; must divide --batch):
+    /// the same K gives the same run on any number of processes. Default: the number of MPI
+    /// ranks when started by `mpirun`/`srun` (build with `--features mpi`), else none.
+    #[arg(long, value_name = "K")]
+    pub shards: Option<usize>,
     /// `fused` (hand-derived host step) or `generic` (candle autograd).
     #[arg(long, default_value = "fused", value_name = "E")]
     pub engine: String,
@@ -138,6 +144,7 @@ impl FitArgs {
         c.train.adam.lr = self.lr;
         c.train.clip = self.clip.map(Clip::GlobalNorm).unwrap_or(Clip::None);
         c.train.ema = self.ema;
+        c.train.shards = self.shards;
         c.train.time = match self.time {
             TimeArg::Quasi => TimeSamplerConfig::QuasiRandom,
             TimeArg::Uniform => TimeSamplerConfig::Uniform,
@@ -156,6 +163,14 @@ impl FitArgs {
                 .unwrap_or_else(|| "model".into());
             self.out.with_file_name(format!("{stem}.ckpt.safetensors"))
         })
+    }
+}
+
+fn options(a: &FitArgs) -> RunOptions {
+    RunOptions {
+        checkpoint: Some(a.checkpoint_path()),
+        every: a.checkpoint_every,
+        resume: a.resume,
     }
 }
 
@@ -204,9 +219,27 @@ fn choose_eps(
     Ok(selection.chosen)
 }
 
-/// Runs `am fit`.
+/// Runs `am fit`: in one process, or on every rank of an MPI launch, where rank 0 alone prints
+/// and writes, and a rank that fails outside the trainer's agreed errors ends the whole job.
 pub fn run(a: FitArgs) -> Result<(), CliError> {
+    let collective = am_train::parallel::from_environment()?;
+    let out = fit(a, collective.clone());
+    if let Err(e) = &out {
+        if collective.size() > 1 {
+            eprintln!("error (rank {}): {e}", collective.rank());
+            collective.abort(e.failure as i32);
+        }
+    }
+    out
+}
+
+fn fit(a: FitArgs, collective: Arc<dyn Collective>) -> Result<(), CliError> {
+    let root = collective.is_root();
     let mut config = a.config()?;
+    if collective.size() > 1 && config.train.shards.is_none() {
+        config.train.shards = Some(collective.size());
+        config.validate()?;
+    }
     let (train, _) = a.data.load()?;
     if !a.select_eps.is_empty() {
         config.eps = choose_eps(&a, &train, &config)?;
@@ -217,9 +250,23 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
         "time_column": a.data.time_column, "split": a.data.split, "split_seed": a.data.split_seed,
     })
     .to_string();
-    let mut fit = SnapshotFit::new(&train, config.clone(), &run)?;
+    let mut fit =
+        SnapshotFit::new(&train, config.clone(), &run)?.with_collective(collective.clone())?;
+    if !root {
+        // the same training as rank 0; its outputs are rank 0's to write
+        fit.run(&options(&a), |_| {})?;
+        return Ok(());
+    }
     if let Some(n) = &fit.engine_note {
         eprintln!("({n})");
+    }
+    if collective.size() > 1 {
+        println!(
+            "data-parallel: {}, {} shards of {} samples per step",
+            collective.describe(),
+            config.train.shards.unwrap_or(1),
+            config.train.batch / config.train.shards.unwrap_or(1)
+        );
     }
     println!(
         "{}: {} time points {:?}, cells {:?}, D = {}; ε = {}, λ = {}, path {:?}, {} steps × {}, engine {:?}",
@@ -235,13 +282,8 @@ pub fn run(a: FitArgs) -> Result<(), CliError> {
         config.train.batch,
         fit.trainer.engine().kind()
     );
-    let options = RunOptions {
-        checkpoint: Some(a.checkpoint_path()),
-        every: a.checkpoint_every,
-        resume: a.resume,
-    };
     let progress = Progress::new("am fit", config.train.steps, 0);
-    let summary = fit.run(&options, |r| progress.show(r));
+    let summary = fit.run(&options(&a), |r| progress.show(r));
     progress.finish();
     let summary = summary?;
     if let Some(step) = summary.resumed_from {

@@ -46,7 +46,11 @@ impl MpiWorld {
         }
         let world = universe.world();
         let library = mpi::environment::library_version()
-            .map(|v| v.lines().next().unwrap_or("").trim().to_string())
+            .map(|v| {
+                // "Open MPI v4.1.4, package: …": the name and version
+                let first = v.lines().next().unwrap_or("");
+                first.split(',').next().unwrap_or(first).trim().to_string()
+            })
             .unwrap_or_else(|_| "unknown".into());
         Ok(Self {
             rank: world.rank() as usize,
