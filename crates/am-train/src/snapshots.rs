@@ -259,6 +259,73 @@ pub enum Simulation {
 }
 
 impl SnapshotModel {
+    /// [`SnapshotModel::simulate`] spread over the ranks of `collective`: the particles in
+    /// fixed chunks of `chunk`, chunk c's SDE noise from `SeededRng::for_shard(seed, 0, c)`, so
+    /// the trajectory is the same on any number of ranks (for the ODE, the same as `simulate`'s).
+    #[allow(clippy::too_many_arguments)]
+    pub fn simulate_in(
+        &self,
+        collective: &dyn crate::Collective,
+        x0: &am_core::Tensor,
+        t0: f64,
+        t1: f64,
+        save_at: &[f64],
+        steps: usize,
+        how: Simulation,
+        seed: u64,
+        chunk: usize,
+    ) -> Result<am_solvers::Trajectory> {
+        let (n, d) = x0.dims2()?;
+        if n == 0 {
+            return self.simulate(x0, t0, t1, save_at, steps, how, seed);
+        }
+        // the saved times, from one particle and one step
+        let times = self
+            .simulate(
+                &x0.narrow(0, 0, 1)?,
+                t0,
+                t1,
+                save_at,
+                1,
+                Simulation::Ode,
+                seed,
+            )?
+            .times;
+        let k = times.len();
+        let mut nfe = 0;
+        // per particle: its K saved states
+        let flat = crate::parallel::map_chunks(collective, n, chunk, k * d, |c, r| {
+            let mut rng = SeededRng::for_shard(seed, 0, c as u64);
+            let part = self.simulate_with(
+                &x0.narrow(0, r.start, r.len())?,
+                t0,
+                t1,
+                save_at,
+                steps,
+                how,
+                &mut rng,
+            )?;
+            nfe = part.nfe;
+            Ok(part
+                .states
+                .transpose(0, 1)?
+                .to_dtype(DType::F64)?
+                .flatten_all()?
+                .to_vec1::<f64>()?)
+        })?;
+        let states = am_core::Tensor::from_vec(flat, (n, k, d), &Device::Cpu)?
+            .transpose(0, 1)?
+            .contiguous()?
+            .to_dtype(DType::F32)?;
+        Ok(am_solvers::Trajectory {
+            times,
+            states,
+            nfe,
+            steps,
+            rejected: 0,
+        })
+    }
+
     /// Pushes `x0` `(N, D)` (model coordinates) from model time `t0` to `t1` with `steps` steps,
     /// saving the particles at `save_at` (model times in (t0, t1], in order; t1 is appended when
     /// absent); the SDE draws from `seed`.
@@ -273,6 +340,20 @@ impl SnapshotModel {
         how: Simulation,
         seed: u64,
     ) -> Result<am_solvers::Trajectory> {
+        self.simulate_with(x0, t0, t1, save_at, steps, how, &mut SeededRng::new(seed))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn simulate_with(
+        &self,
+        x0: &am_core::Tensor,
+        t0: f64,
+        t1: f64,
+        save_at: &[f64],
+        steps: usize,
+        how: Simulation,
+        rng: &mut SeededRng,
+    ) -> Result<am_solvers::Trajectory> {
         let fused = am_models::FusedMlp::<f32>::from_mlp(&self.mlp);
         let action: &dyn am_core::Action = match &fused {
             Ok(f) => f,
@@ -281,16 +362,9 @@ impl SnapshotModel {
         let field = am_core::GradientField::new(action);
         let x0 = x0.to_dtype(DType::F32)?;
         Ok(match (how, self.diffusion()) {
-            (Simulation::Sde, d @ Diffusion::Constant { .. }) => am_solvers::euler_maruyama(
-                &field,
-                d,
-                &x0,
-                t0,
-                t1,
-                steps,
-                save_at,
-                &mut SeededRng::new(seed),
-            )?,
+            (Simulation::Sde, d @ Diffusion::Constant { .. }) => {
+                am_solvers::euler_maruyama(&field, d, &x0, t0, t1, steps, save_at, rng)?
+            }
             _ => am_solvers::integrate(
                 &field,
                 &x0,

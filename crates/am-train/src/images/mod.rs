@@ -96,6 +96,21 @@ pub struct Bpd {
     pub nfe: usize,
 }
 
+impl Bpd {
+    /// The mean and its standard error over per-image values.
+    fn of(bits: &[f64], nfe: usize) -> Self {
+        let n = bits.len();
+        let m = bits.iter().sum::<f64>() / n.max(1) as f64;
+        let var = bits.iter().map(|b| (b - m).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
+        Bpd {
+            mean: m,
+            stderr: (var / n.max(1) as f64).sqrt(),
+            images: n,
+            nfe,
+        }
+    }
+}
+
 /// Bits per dimension of `test` `(N, D)` (dequantised images x = 2(k + u)/L − 1 of `levels`
 /// levels, so the offset is log₂(L/2)): −log q₁(x)/(D ln 2) + log₂(L/2) with log q₁ by Eq. 9
 /// from q₀ = N(0, I), in batches of `batch`.
@@ -141,14 +156,107 @@ pub fn bits_per_dim_of(
             bits.push(bits_per_dim(v, d, mapping)?);
         }
     }
-    let m = bits.iter().sum::<f64>() / n as f64;
-    let var = bits.iter().map(|b| (b - m).powi(2)).sum::<f64>() / (n as f64 - 1.0).max(1.0);
-    Ok(Bpd {
-        mean: m,
-        stderr: (var / n as f64).sqrt(),
-        images: n,
+    Ok(Bpd::of(&bits, nfe))
+}
+
+/// [`sample`] spread over the ranks of `collective`: the same x₀, each rank integrating batches
+/// r, r + R, …; the same images (and NFE) as [`sample`] on every rank.
+pub fn sample_in(
+    collective: &dyn crate::Collective,
+    field: &dyn VelocityField,
+    n: usize,
+    batch: usize,
+    solver: Solver,
+    seed: u64,
+    dtype: DType,
+) -> Result<Samples> {
+    if n == 0 || batch == 0 {
+        return Err(Error::Argument {
+            arg: "n",
+            reason: "need n ≥ 1 images in batches of ≥ 1".into(),
+        });
+    }
+    let d = field.dim();
+    let x0 = SeededRng::new(seed).normal_tensor(&[n, d], dtype, &Device::Cpu)?;
+    // each image's pixels, then its batch's NFE
+    let values = crate::parallel::map_chunks(collective, n, batch, d + 1, |_, r| {
+        let x = x0.narrow(0, r.start, r.len())?;
+        let traj = match solver {
+            Solver::Dopri5(c) => integrate_adaptive(field, &x, 0.0, 1.0, c, &[])?,
+            Solver::Fixed(c) => integrate(field, &x, 0.0, 1.0, c, &[])?,
+        };
+        let last = traj.last()?.to_dtype(DType::F64)?.to_vec2::<f64>()?;
+        Ok(last
+            .into_iter()
+            .flat_map(|row| row.into_iter().chain([traj.nfe as f64]))
+            .collect())
+    })?;
+    let nfe = values
+        .chunks(d + 1)
+        .map(|row| row[d] as usize)
+        .max()
+        .unwrap_or(0);
+    let pixels: Vec<f64> = values
+        .chunks(d + 1)
+        .flat_map(|row| row[..d].iter().copied())
+        .collect();
+    Ok(Samples {
+        images: Tensor::from_vec(pixels, (n, d), &Device::Cpu)?.to_dtype(dtype)?,
         nfe,
     })
+}
+
+/// [`bits_per_dim_of`] spread over the ranks of `collective`: batch c of `batch` images draws
+/// its Hutchinson probes from `SeededRng::for_shard(seed, 0, c)`, so the result is the same on
+/// any number of ranks (and differs from [`bits_per_dim_of`]'s single stream only by the
+/// probes drawn).
+pub fn bits_per_dim_in(
+    collective: &dyn crate::Collective,
+    field: &dyn VelocityField,
+    test: &Tensor,
+    levels: u32,
+    batch: usize,
+    solver: Solver,
+    seed: u64,
+) -> Result<Bpd> {
+    let (n, d) = test.dims2()?;
+    if n == 0 || batch == 0 {
+        return Err(Error::Argument {
+            arg: "test",
+            reason: "need ≥ 1 image in batches of ≥ 1".into(),
+        });
+    }
+    let solver = match solver {
+        Solver::Dopri5(c) => LikelihoodSolver::Adaptive(c),
+        Solver::Fixed(c) => LikelihoodSolver::Fixed(c),
+    };
+    let mapping = DataMapping::Dequantized { levels };
+    // each image's bits/dim and its batch's NFE
+    let values = crate::parallel::map_chunks(collective, n, batch, 2, |c, r| {
+        let x = test.narrow(0, r.start, r.len())?;
+        let mut rng = SeededRng::for_shard(seed, 0, c as u64);
+        let l = log_likelihood(
+            field,
+            &x,
+            &StandardNormalDensity,
+            Divergence::Hutchinson,
+            solver,
+            &mut rng,
+        )?;
+        let mut out = Vec::with_capacity(2 * r.len());
+        for v in l
+            .log_q1
+            .to_dtype(DType::F64)?
+            .flatten_all()?
+            .to_vec1::<f64>()?
+        {
+            out.extend([bits_per_dim(v, d, mapping)?, l.nfe as f64]);
+        }
+        Ok(out)
+    })?;
+    let bits: Vec<f64> = values.chunks(2).map(|p| p[0]).collect();
+    let nfe = values.chunks(2).map(|p| p[1] as usize).max().unwrap_or(0);
+    Ok(Bpd::of(&bits, nfe))
 }
 
 /// The objective of generative AM on images (Algorithm 2): deterministic AM with ω(t) = 1 − t

@@ -165,3 +165,86 @@ pub fn gather(
     collective.all_reduce_sum_f64(&mut all)?;
     Ok(all)
 }
+
+/// Evaluates `items` in fixed chunks of `chunk` (chunk c holds items c·chunk …), rank r taking
+/// chunks r, r + R, …: `eval(c, range)` returns `width` values per item of its chunk. Returns the
+/// values of all items, in item order, on every rank; as the chunks are fixed, so is the result
+/// whatever R is (give each chunk randomness of its own, e.g. `SeededRng::for_shard(seed, 0,
+/// c)`). A chunk that fails fails the call on every rank: its own error where it failed,
+/// [`Error::Collective`] on the others.
+pub fn map_chunks(
+    collective: &dyn Collective,
+    items: usize,
+    chunk: usize,
+    width: usize,
+    mut eval: impl FnMut(usize, std::ops::Range<usize>) -> Result<Vec<f64>>,
+) -> Result<Vec<f64>> {
+    if chunk == 0 {
+        return Err(Error::Argument {
+            arg: "chunk",
+            reason: "must be ≥ 1".into(),
+        });
+    }
+    let chunks = items.div_ceil(chunk);
+    // the values, then the number of failed ranks
+    let mut all = vec![0.0; items * width + 1];
+    let mut failure = None;
+    for c in (collective.rank()..chunks).step_by(collective.size()) {
+        let range = c * chunk..((c + 1) * chunk).min(items);
+        match eval(c, range.clone()) {
+            Ok(v) if v.len() == range.len() * width => {
+                all[range.start * width..range.end * width].copy_from_slice(&v)
+            }
+            Ok(v) => {
+                failure = Some(Error::Argument {
+                    arg: "eval",
+                    reason: format!(
+                        "chunk {c}: {} values for {} items of width {width}",
+                        v.len(),
+                        range.len()
+                    ),
+                });
+                break;
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    all[items * width] = f64::from(u8::from(failure.is_some()));
+    collective.all_reduce_sum_f64(&mut all)?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let failed = all[items * width];
+    if failed > 0.0 {
+        return Err(Error::Collective(format!(
+            "{failed} of {} ranks failed in a parallel evaluation (see their own messages)",
+            collective.size()
+        )));
+    }
+    all.truncate(items * width);
+    Ok(all)
+}
+
+/// Features of `images` `(N, …)` by `extractor`, in batches of `batch` spread over the ranks;
+/// the `(N, F)` features (f64) on every rank, equal to one process's.
+pub fn features_in(
+    collective: &dyn Collective,
+    extractor: &dyn am_metrics::FeatureExtractor,
+    images: &am_core::Tensor,
+    batch: usize,
+) -> Result<am_core::Tensor> {
+    let n = images.dim(0)?;
+    let f = extractor.width();
+    let flat = map_chunks(collective, n, batch, f, |_, r| {
+        let x = images.narrow(0, r.start, r.len())?;
+        Ok(extractor
+            .features(&x)?
+            .to_dtype(am_core::DType::F64)?
+            .flatten_all()?
+            .to_vec1::<f64>()?)
+    })?;
+    Ok(am_core::Tensor::from_vec(flat, (n, f), images.device())?)
+}

@@ -243,3 +243,155 @@ fn blocks_cover_the_items_and_gather_assembles_them_in_order() {
         assert_eq!(got, want);
     }
 }
+
+#[test]
+fn parallel_evaluations_equal_one_process() {
+    use am_core::{DType, Device, SeededRng};
+    use am_solvers::{Method, OdeConfig};
+    use am_train::images::{bits_per_dim_in, sample, sample_in, Solver};
+    use am_train::snapshots::{FitConfig, Simulation, SnapshotFit};
+    let solver = Solver::Fixed(OdeConfig {
+        method: Method::Rk4,
+        steps: 2,
+    });
+    // a tiny U-Net field with its zero-initialised output layer drawn at random, so that
+    // samples move and the Hutchinson probes matter
+    let field = am_models::UNetField {
+        net: cases::unet(3),
+    };
+    let mut rng = SeededRng::new(9);
+    for v in am_core::VectorModel::parameters(&field) {
+        v.set(
+            &rng.normal_tensor(v.dims(), DType::F64, &Device::Cpu)
+                .unwrap()
+                .affine(0.05, 0.0)
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    let one = sample(&field, 7, 3, solver, 4, DType::F64).unwrap();
+    let test = one.images.clamp(-1.0, 1.0).unwrap();
+    let single = bits_per_dim_in(&SingleProcess, &field, &test, 17, 3, solver, 5).unwrap();
+    // a snapshot model for pushing particles (two steps of training are enough to move them)
+    let cells = |t: f64| -> Vec<f64> {
+        (0..40)
+            .flat_map(|i| [(i as f64 * 0.7).sin() + t, (i as f64 * 1.3).cos() - t])
+            .collect()
+    };
+    let raw = am_paths::Snapshots::from_groups(
+        "cells",
+        vec![(0.0, cells(0.0), 40, 2), (1.0, cells(1.0), 40, 2)],
+    )
+    .unwrap();
+    let mut fit = SnapshotFit::new(
+        &raw,
+        FitConfig {
+            eps: 0.3,
+            hidden: vec![8],
+            ..FitConfig::new(2)
+        },
+        "{}",
+    )
+    .unwrap();
+    fit.run(&RunOptions::default(), |_| {}).unwrap();
+    let model = fit.model().unwrap();
+    let x0 = fit.data.tensor(0, DType::F32, &Device::Cpu).unwrap();
+    let pushed_one = model
+        .simulate_in(
+            &SingleProcess,
+            &x0,
+            0.0,
+            1.0,
+            &[0.5],
+            10,
+            Simulation::Sde,
+            6,
+            16,
+        )
+        .unwrap();
+    let ode = model
+        .simulate(&x0, 0.0, 1.0, &[0.5], 10, Simulation::Ode, 6)
+        .unwrap();
+    let host = |t: &am_core::Tensor| {
+        t.to_dtype(DType::F64)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap()
+    };
+    for ranks in [2, 3] {
+        let out = on_ranks(ranks, |c| {
+            let s = sample_in(&*c, &field, 7, 3, solver, 4, DType::F64).unwrap();
+            let b = bits_per_dim_in(&*c, &field, &test, 17, 3, solver, 5).unwrap();
+            let p = model
+                .simulate_in(&*c, &x0, 0.0, 1.0, &[0.5], 10, Simulation::Sde, 6, 16)
+                .unwrap();
+            let o = model
+                .simulate_in(&*c, &x0, 0.0, 1.0, &[0.5], 10, Simulation::Ode, 6, 16)
+                .unwrap();
+            (s, b, p, o)
+        });
+        for (s, b, p, o) in out {
+            assert_eq!(
+                host(&s.images),
+                host(&one.images),
+                "samples on {ranks} ranks"
+            );
+            assert_eq!(s.nfe, one.nfe);
+            assert_eq!(
+                (b.mean, b.stderr, b.images),
+                (single.mean, single.stderr, 7)
+            );
+            assert_eq!(p.times, pushed_one.times);
+            assert_eq!(
+                host(&p.states),
+                host(&pushed_one.states),
+                "SDE on {ranks} ranks"
+            );
+            assert_eq!(host(&o.states), host(&ode.states), "ODE on {ranks} ranks");
+        }
+    }
+    // the probes matter: another seed gives another estimate
+    let other = bits_per_dim_in(&SingleProcess, &field, &test, 17, 3, solver, 6).unwrap();
+    assert_ne!(other.mean, single.mean);
+    assert!(single.mean.is_finite() && single.nfe > 0);
+}
+
+/// Features: each row's mean and mean square.
+struct Moments;
+
+impl am_metrics::FeatureExtractor for Moments {
+    fn width(&self) -> usize {
+        2
+    }
+
+    fn features(&self, images: &am_core::Tensor) -> am_core::Result<am_core::Tensor> {
+        let x = images.flatten_from(1)?;
+        Ok(am_core::Tensor::cat(
+            &[x.mean_keepdim(1)?, x.sqr()?.mean_keepdim(1)?],
+            1,
+        )?)
+    }
+}
+
+#[test]
+fn features_gathered_from_ranks_equal_one_pass() {
+    use am_core::{DType, Device, SeededRng};
+    use am_metrics::FeatureExtractor;
+    let images = SeededRng::new(2)
+        .normal_tensor(&[11, 1, 4, 4], DType::F64, &Device::Cpu)
+        .unwrap();
+    let want = Moments.features(&images).unwrap().to_vec2::<f64>().unwrap();
+    for ranks in [1, 2, 4] {
+        let out = on_ranks(ranks, |c| {
+            am_train::parallel::features_in(&*c, &Moments, &images, 3)
+                .unwrap()
+                .to_vec2::<f64>()
+                .unwrap()
+        });
+        for got in out {
+            assert_eq!(got, want, "{ranks} ranks");
+        }
+    }
+}
