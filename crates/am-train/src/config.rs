@@ -222,7 +222,7 @@ impl TrainConfig {
             }
         }
         if let Some(k) = self.shards {
-            if k == 0 || self.batch % k != 0 {
+            if k == 0 || !self.batch.is_multiple_of(k) {
                 return Err(CoreError::config(
                     "shards",
                     format!("must be ≥ 1 and divide the batch ({}), got {k}", self.batch),

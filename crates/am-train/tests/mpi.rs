@@ -75,7 +75,7 @@ fn equal(world: Arc<MpiWorld>) -> i32 {
                     worst[0]
                 );
             }
-            if !(worst[0] <= 1e-10) {
+            if worst[0].is_nan() || worst[0] > 1e-10 {
                 bad = worst[0];
             }
         }
