@@ -4,7 +4,7 @@
 //! images by Eq. 9 (the backward ODE with a Hutchinson divergence, one Rademacher probe per image
 //! held fixed along the path) and the standard error over images.
 //!
-//! [`classifier`] trains the small evaluation classifier and [`quality`] measures classifier FID
+//! [`classifier`] trains the small evaluation classifier and [`mod@quality`] measures classifier FID
 //! and IS with it.
 //!
 //! `v` is any velocity field: ∇s of a U-Net action (`GradientField`) or the flow-matching
