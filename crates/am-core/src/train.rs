@@ -258,6 +258,21 @@ impl Clip {
         }
     }
 
+    /// Applies the clipping to a flat gradient whose global norm is `norm` (the same conventions
+    /// as [`Clip::apply`]; e.g. a gradient summed across processes).
+    pub fn apply_flat(&self, grad: &mut [f64], norm: f64) {
+        match *self {
+            Clip::None => {}
+            Clip::GlobalNorm(c) => {
+                if norm > c {
+                    let scale = c / (norm + 1e-6);
+                    grad.iter_mut().for_each(|g| *g *= scale);
+                }
+            }
+            Clip::Value(c) => grad.iter_mut().for_each(|g| *g = g.clamp(-c, c)),
+        }
+    }
+
     /// Applies the clipping to candle gradients of `vars` whose global norm is `norm`.
     pub fn apply(&self, grads: &mut GradStore, vars: &[Var], norm: f64) -> Result<()> {
         match *self {

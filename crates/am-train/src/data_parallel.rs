@@ -58,6 +58,24 @@ impl<E: Engine> Trainer<E> {
         marginals: &dyn Marginals,
         shards: usize,
     ) -> Result<StepReport> {
+        // the gradient buffer lives across steps; its length is learnt once
+        let mut grad = std::mem::take(&mut self.shard_grad);
+        if grad.is_empty() {
+            self.engine.params_into(&mut self.scratch)?;
+            grad.resize(self.scratch.len(), 0.0);
+        }
+        grad.iter_mut().for_each(|g| *g = 0.0);
+        let out = self.sharded_step_into(marginals, shards, &mut grad);
+        self.shard_grad = grad;
+        out
+    }
+
+    fn sharded_step_into(
+        &mut self,
+        marginals: &dyn Marginals,
+        shards: usize,
+        grad: &mut [f64],
+    ) -> Result<StepReport> {
         let k_step = self.step + 1;
         let lr = self.lr_at(k_step);
         let batch = self.config.batch;
@@ -65,10 +83,6 @@ impl<E: Engine> Trainer<E> {
         let (rank, ranks) = (self.collective.rank(), self.collective.size());
         let (dtype, device) = self.engine.placement();
         let start = self.quasi_start();
-        let mut params = std::mem::take(&mut self.scratch);
-        self.engine.params_into(&mut params)?;
-        let mut grad = vec![0.0; params.len()];
-        self.scratch = params;
         // loss, failures, then the times and integrands of all shards
         let mut meta = vec![0.0; 2 + 2 * batch];
         let mut failure = None;
@@ -83,7 +97,7 @@ impl<E: Engine> Trainer<E> {
                         &self.objective,
                         &b,
                         1.0 / shards as f64,
-                        &mut grad,
+                        grad,
                         &mut rng,
                     )?;
                     Ok((times, out))
@@ -115,7 +129,7 @@ impl<E: Engine> Trainer<E> {
         if failure.is_some() {
             meta[1] = 1.0;
         }
-        self.reduce(&mut grad, dtype)?;
+        self.reduce(grad, dtype)?;
         self.collective.all_reduce_sum_f64(&mut meta)?;
         let failed = meta[1].round() as usize;
         if let Some(e) = failure {
@@ -141,8 +155,8 @@ impl<E: Engine> Trainer<E> {
                 k_step,
             ));
         }
-        clip_flat(self.config.clip, &mut grad, grad_norm);
-        self.engine.apply(&grad, lr)?;
+        self.config.clip.apply_flat(grad, grad_norm);
+        self.engine.apply(grad, lr)?;
         if let Some(u0) = start {
             self.sampler = Sampler::QuasiRandom(QuasiRandomTime::starting_at(
                 u0 + ((batch as f64) * std::f64::consts::SQRT_2).rem_euclid(1.0),
@@ -153,7 +167,7 @@ impl<E: Engine> Trainer<E> {
             use am_objectives::TimeSampler;
             self.sampler.observe(times, integrand);
         }
-        Ok(self.finish_step(k_step, lr, loss, grad_norm))
+        self.finish_step(k_step, lr, loss, grad_norm)
     }
 
     /// Sums the gradient over ranks, in f32 for f32 models.
@@ -169,20 +183,5 @@ impl<E: Engine> Trainer<E> {
         } else {
             self.collective.all_reduce_sum_f64(grad)
         }
-    }
-}
-
-/// [`am_core::train::Clip`] on a flat gradient of norm `norm` (the same conventions).
-fn clip_flat(clip: am_core::train::Clip, grad: &mut [f64], norm: f64) {
-    use am_core::train::Clip;
-    match clip {
-        Clip::None => {}
-        Clip::GlobalNorm(c) => {
-            if norm > c {
-                let scale = c / (norm + 1e-6);
-                grad.iter_mut().for_each(|g| *g *= scale);
-            }
-        }
-        Clip::Value(c) => grad.iter_mut().for_each(|g| *g = g.clamp(-c, c)),
     }
 }

@@ -262,6 +262,7 @@ impl SnapshotModel {
     /// [`SnapshotModel::simulate`] spread over the ranks of `collective`: the particles in
     /// fixed chunks of `chunk`, chunk c's SDE noise from `SeededRng::for_shard(seed, 0, c)`, so
     /// the trajectory is the same on any number of ranks (for the ODE, the same as `simulate`'s).
+    /// Its `nfe` is that of this rank's last chunk (0 on a rank without one).
     #[allow(clippy::too_many_arguments)]
     pub fn simulate_in(
         &self,

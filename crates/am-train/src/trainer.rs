@@ -71,6 +71,8 @@ pub struct Trainer<E: Engine> {
     pub(crate) step: u64,
     pub(crate) collective: Arc<dyn Collective>,
     pub(crate) scratch: Vec<f64>,
+    /// The flat gradient of data-parallel steps, kept between them.
+    pub(crate) shard_grad: Vec<f64>,
     last_checkpoint: Option<String>,
 }
 
@@ -109,6 +111,7 @@ impl<E: Engine> Trainer<E> {
             step: 0,
             collective: Arc::new(SingleProcess),
             scratch: Vec::new(),
+            shard_grad: Vec::new(),
             last_checkpoint: None,
             config,
         })
@@ -244,7 +247,7 @@ impl<E: Engine> Trainer<E> {
         if self.sampler.is_adaptive() {
             self.sampler.observe(&batch.times()?, &out.integrand);
         }
-        Ok(self.finish_step(k, lr, out.loss, out.grad_norm))
+        self.finish_step(k, lr, out.loss, out.grad_norm)
     }
 
     /// A diverged step's error with its step number and the last good checkpoint.
@@ -263,12 +266,17 @@ impl<E: Engine> Trainer<E> {
     }
 
     /// After the update of step `k`: the EMA, the step count and the watch.
-    pub(crate) fn finish_step(&mut self, k: u64, lr: f64, loss: f64, grad_norm: f64) -> StepReport {
+    pub(crate) fn finish_step(
+        &mut self,
+        k: u64,
+        lr: f64,
+        loss: f64,
+        grad_norm: f64,
+    ) -> Result<StepReport> {
         if let (Some(decay), Some(shadow)) = (self.config.ema, self.ema.as_mut()) {
-            if self.engine.params_into(&mut self.scratch).is_ok() {
-                for (s, &c) in shadow.iter_mut().zip(&self.scratch) {
-                    *s = decay * *s + (1.0 - decay) * c;
-                }
+            self.engine.params_into(&mut self.scratch)?;
+            for (s, &c) in shadow.iter_mut().zip(&self.scratch) {
+                *s = decay * *s + (1.0 - decay) * c;
             }
         }
         self.step = k;
@@ -276,13 +284,13 @@ impl<E: Engine> Trainer<E> {
         if let Some(w) = &self.config.watch {
             events.extend(self.watch.observe(w, k, loss, grad_norm));
         }
-        StepReport {
+        Ok(StepReport {
             step: k,
             lr,
             loss,
             grad_norm,
             events,
-        }
+        })
     }
 
     /// Steps until `config.steps` on batches from `marginals`: resumes first when asked and the

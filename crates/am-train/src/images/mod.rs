@@ -58,29 +58,59 @@ pub fn sample(
     seed: u64,
     dtype: DType,
 ) -> Result<Samples> {
+    sample_in(&crate::SingleProcess, field, n, batch, solver, seed, dtype)
+}
+
+/// x pushed from t = 0 to 1 by `solver`.
+fn push(field: &dyn VelocityField, x: &Tensor, solver: Solver) -> Result<am_solvers::Trajectory> {
+    Ok(match solver {
+        Solver::Dopri5(c) => integrate_adaptive(field, x, 0.0, 1.0, c, &[])?,
+        Solver::Fixed(c) => integrate(field, x, 0.0, 1.0, c, &[])?,
+    })
+}
+
+/// Bits/dim of each image of `x` `(n, d)` by Eq. 9 (probes from `rng`), and the NFE.
+fn batch_bits(
+    field: &dyn VelocityField,
+    x: &Tensor,
+    levels: u32,
+    solver: Solver,
+    rng: &mut SeededRng,
+) -> Result<(Vec<f64>, usize)> {
+    let solver = match solver {
+        Solver::Dopri5(c) => LikelihoodSolver::Adaptive(c),
+        Solver::Fixed(c) => LikelihoodSolver::Fixed(c),
+    };
+    let d = x.dim(1)?;
+    let l = log_likelihood(
+        field,
+        x,
+        &StandardNormalDensity,
+        Divergence::Hutchinson,
+        solver,
+        rng,
+    )?;
+    let bits = l
+        .log_q1
+        .to_dtype(DType::F64)?
+        .flatten_all()?
+        .to_vec1::<f64>()?
+        .into_iter()
+        .map(|v| Ok(bits_per_dim(v, d, DataMapping::Dequantized { levels })?))
+        .collect::<Result<Vec<f64>>>()?;
+    Ok((bits, l.nfe))
+}
+
+/// The test images' count, checked with the batch size.
+fn test_count(test: &Tensor, batch: usize) -> Result<usize> {
+    let (n, _) = test.dims2()?;
     if n == 0 || batch == 0 {
         return Err(Error::Argument {
-            arg: "n",
-            reason: "need n ≥ 1 images in batches of ≥ 1".into(),
+            arg: "test",
+            reason: "need ≥ 1 image in batches of ≥ 1".into(),
         });
     }
-    let d = field.dim();
-    let mut rng = SeededRng::new(seed);
-    let x0 = rng.normal_tensor(&[n, d], dtype, &Device::Cpu)?;
-    let (mut parts, mut nfe) = (Vec::new(), 0);
-    for start in (0..n).step_by(batch) {
-        let x = x0.narrow(0, start, batch.min(n - start))?;
-        let traj = match solver {
-            Solver::Dopri5(c) => integrate_adaptive(field, &x, 0.0, 1.0, c, &[])?,
-            Solver::Fixed(c) => integrate(field, &x, 0.0, 1.0, c, &[])?,
-        };
-        nfe = nfe.max(traj.nfe);
-        parts.push(traj.last()?);
-    }
-    Ok(Samples {
-        images: Tensor::cat(&parts, 0)?,
-        nfe,
-    })
+    Ok(n)
 }
 
 /// Bits per dimension of test images and how they were obtained.
@@ -122,39 +152,14 @@ pub fn bits_per_dim_of(
     solver: Solver,
     seed: u64,
 ) -> Result<Bpd> {
-    let (n, d) = test.dims2()?;
-    if n == 0 || batch == 0 {
-        return Err(Error::Argument {
-            arg: "test",
-            reason: "need ≥ 1 image in batches of ≥ 1".into(),
-        });
-    }
-    let solver = match solver {
-        Solver::Dopri5(c) => LikelihoodSolver::Adaptive(c),
-        Solver::Fixed(c) => LikelihoodSolver::Fixed(c),
-    };
-    let mapping = DataMapping::Dequantized { levels };
+    let n = test_count(test, batch)?;
     let mut rng = SeededRng::new(seed);
     let (mut bits, mut nfe) = (Vec::with_capacity(n), 0);
     for start in (0..n).step_by(batch) {
         let x = test.narrow(0, start, batch.min(n - start))?;
-        let l = log_likelihood(
-            field,
-            &x,
-            &StandardNormalDensity,
-            Divergence::Hutchinson,
-            solver,
-            &mut rng,
-        )?;
-        nfe = nfe.max(l.nfe);
-        for v in l
-            .log_q1
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1::<f64>()?
-        {
-            bits.push(bits_per_dim(v, d, mapping)?);
-        }
+        let (b, e) = batch_bits(field, &x, levels, solver, &mut rng)?;
+        bits.extend(b);
+        nfe = nfe.max(e);
     }
     Ok(Bpd::of(&bits, nfe))
 }
@@ -180,11 +185,7 @@ pub fn sample_in(
     let x0 = SeededRng::new(seed).normal_tensor(&[n, d], dtype, &Device::Cpu)?;
     // each image's pixels, then its batch's NFE
     let values = crate::parallel::map_chunks(collective, n, batch, d + 1, |_, r| {
-        let x = x0.narrow(0, r.start, r.len())?;
-        let traj = match solver {
-            Solver::Dopri5(c) => integrate_adaptive(field, &x, 0.0, 1.0, c, &[])?,
-            Solver::Fixed(c) => integrate(field, &x, 0.0, 1.0, c, &[])?,
-        };
+        let traj = push(field, &x0.narrow(0, r.start, r.len())?, solver)?;
         let last = traj.last()?.to_dtype(DType::F64)?.to_vec2::<f64>()?;
         Ok(last
             .into_iter()
@@ -219,40 +220,13 @@ pub fn bits_per_dim_in(
     solver: Solver,
     seed: u64,
 ) -> Result<Bpd> {
-    let (n, d) = test.dims2()?;
-    if n == 0 || batch == 0 {
-        return Err(Error::Argument {
-            arg: "test",
-            reason: "need ≥ 1 image in batches of ≥ 1".into(),
-        });
-    }
-    let solver = match solver {
-        Solver::Dopri5(c) => LikelihoodSolver::Adaptive(c),
-        Solver::Fixed(c) => LikelihoodSolver::Fixed(c),
-    };
-    let mapping = DataMapping::Dequantized { levels };
+    let n = test_count(test, batch)?;
     // each image's bits/dim and its batch's NFE
     let values = crate::parallel::map_chunks(collective, n, batch, 2, |c, r| {
         let x = test.narrow(0, r.start, r.len())?;
         let mut rng = SeededRng::for_shard(seed, 0, c as u64);
-        let l = log_likelihood(
-            field,
-            &x,
-            &StandardNormalDensity,
-            Divergence::Hutchinson,
-            solver,
-            &mut rng,
-        )?;
-        let mut out = Vec::with_capacity(2 * r.len());
-        for v in l
-            .log_q1
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1::<f64>()?
-        {
-            out.extend([bits_per_dim(v, d, mapping)?, l.nfe as f64]);
-        }
-        Ok(out)
+        let (bits, nfe) = batch_bits(field, &x, levels, solver, &mut rng)?;
+        Ok(bits.into_iter().flat_map(|b| [b, nfe as f64]).collect())
     })?;
     let bits: Vec<f64> = values.chunks(2).map(|p| p[0]).collect();
     let nfe = values.chunks(2).map(|p| p[1] as usize).max().unwrap_or(0);

@@ -76,6 +76,11 @@ pub fn config(steps: u64, shards: usize, time: TimeSamplerConfig) -> TrainConfig
 /// An f64 MLP whose initialisation depends on `seed` (each rank draws its own: the broadcast
 /// must make them equal).
 pub fn mlp(seed: u64) -> Mlp {
+    mlp_of(seed, DType::F64)
+}
+
+/// The same MLP (D = 2, hidden 16, 16) in `dtype`.
+pub fn mlp_of(seed: u64, dtype: DType) -> Mlp {
     Mlp::new(
         MlpConfig {
             dim: 2,
@@ -83,7 +88,7 @@ pub fn mlp(seed: u64) -> Mlp {
             ..Default::default()
         },
         &mut SeededRng::new(seed),
-        DType::F64,
+        dtype,
         &Device::Cpu,
     )
     .unwrap()
@@ -100,6 +105,8 @@ pub fn images() -> NoiseToImages {
     NoiseToImages::new(set, false).unwrap()
 }
 
+/// A tiny f64 U-Net on 8×8 images (dropout on, so resuming and sharding must redraw the same
+/// masks).
 pub fn unet(seed: u64) -> am_models::UNet {
     let config = am_models::UNetConfig {
         base: 4,

@@ -161,16 +161,7 @@ fn the_reference_schedule_scales_with_the_run() {
     assert_eq!((long.schedule.warmup, long.ema), (5000, Some(0.9999)));
 }
 
-/// A tiny U-Net on 8×8 images (dropout on, so resuming must redraw the same masks).
-fn tiny_unet(seed: u64) -> am_models::UNet {
-    let config = am_models::UNetConfig {
-        base: 4,
-        groups: 2,
-        dropout: 0.2,
-        ..am_models::UNetConfig::digits()
-    };
-    am_models::UNet::new(config, &mut SeededRng::new(seed), DType::F64, &Device::Cpu).unwrap()
-}
+use crate::cases::unet as tiny_unet;
 
 #[test]
 fn both_image_engines_train_checkpoint_and_resume_exactly() {

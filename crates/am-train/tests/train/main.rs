@@ -1,5 +1,7 @@
 //! Tests of am-train (one integration-test binary for the crate).
 
+#[path = "../common/parallel_cases.rs"]
+mod cases;
 mod figures;
 mod images;
 mod mock;

@@ -3,14 +3,11 @@
 //! a rank whose data fails stops every rank at the same step; checkpoints name their rank count;
 //! misconfigured groups are refused. The same runs under `mpirun` are `tests/mpi.rs`.
 
-#[path = "../common/parallel_cases.rs"]
-mod cases;
-
+use crate::cases::{self, max_rel_diff, run_case, Case, Outcome, CASES};
 use am_train::parallel::{block, gather, LocalGroup};
 use am_train::{
     CheckpointProblem, Collective, Error, RunOptions, SingleProcess, TimeSamplerConfig,
 };
-use cases::{max_rel_diff, run_case, Case, Outcome, CASES};
 use std::sync::Arc;
 
 /// `f` on every rank of a group of `ranks` threads; the results in rank order.

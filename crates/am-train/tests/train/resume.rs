@@ -14,17 +14,7 @@ use am_train::{
 };
 
 pub fn mlp(seed: u64) -> Mlp {
-    Mlp::new(
-        MlpConfig {
-            dim: 2,
-            hidden: vec![16, 16],
-            ..Default::default()
-        },
-        &mut SeededRng::new(seed),
-        DType::F32,
-        &Device::Cpu,
-    )
-    .unwrap()
+    crate::cases::mlp_of(seed, DType::F32)
 }
 
 pub fn config(time: TimeSamplerConfig, steps: u64) -> TrainConfig {
