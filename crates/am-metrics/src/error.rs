@@ -25,6 +25,14 @@ pub enum Error {
         /// Received.
         got: usize,
     },
+    /// The Inception weight file is missing, altered or not the network's.
+    #[error("Inception weights `{path}`: {problem}")]
+    InceptionWeights {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: crate::inception::WeightsProblem,
+    },
 }
 
 impl From<am_core::candle::Error> for Error {

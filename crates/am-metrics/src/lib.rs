@@ -12,6 +12,8 @@
 //! - [`w1`], [`w2`], [`transport`]: exact OT between weighted clouds of different sizes;
 //! - [`sinkhorn`], [`sinkhorn_divergence`]: log-domain entropic OT on the device, by blocks;
 //! - [`frechet_distance`] (FID), [`inception_score`], [`bits_per_dim`] with its data mapping;
+//! - [`InceptionV3`]: the FID network (TF-port Inception-v3, 2048 pool3 features) with the
+//!   reference protocol's resize and scaling, weights converted from TorchScript in Rust;
 //! - [`Classifier`]: a small LeNet-style network whose features and logits give classifier FID
 //!   and IS on small images;
 //! - [`assignment`]: the exact linear assignment solver underneath (shortest augmenting paths).
@@ -21,6 +23,7 @@ pub mod classifier;
 mod clouds;
 pub mod error;
 pub mod fid;
+pub mod inception;
 pub mod mmd;
 pub mod sinkhorn;
 pub mod transport;
@@ -33,6 +36,7 @@ pub use error::{Error, Result};
 pub use fid::{
     fid_from_features, frechet_distance, inception_score, FeatureExtractor, GaussianStats,
 };
+pub use inception::InceptionV3;
 pub use mmd::{mmd2, mmd2_estimates, mmd2_weighted, Kernel, MmdEstimator};
 pub use sinkhorn::{sinkhorn, sinkhorn_divergence, SinkhornConfig, SinkhornResult};
 pub use transport::{transport, w1, w2, GroundCost, TransportPlan};

@@ -1,5 +1,6 @@
 //! Tests of am-metrics (one integration-test binary for the crate).
 
+mod inception;
 mod part3;
 
 use am_core::{DType, Device, SeededRng, Tensor};
