@@ -1,5 +1,5 @@
-//! Image data: IDX (MNIST, Fashion-MNIST; plain or gzipped), CIFAR-10 binary batches, and the 8×8
-//! digits CSV; mapped to [−1, 1] with uniform dequantisation, with random horizontal flips.
+//! Image data: IDX (MNIST, Fashion-MNIST; plain or gzipped), CIFAR-10 binary batches, JPEG/PNG
+//! files in a tar archive (CIFAR-10 as JPEG), and the 8×8 digits CSV; mapped to [−1, 1] with uniform dequantisation, with random horizontal flips.
 
 use super::DataError;
 use am_core::{DType, Device, Result as CoreResult, SeededRng, Tensor};
@@ -174,6 +174,92 @@ impl ImageSet {
             pixels,
             labels,
             shape: (3, 32, 32),
+            levels: 256,
+        })
+    }
+
+    /// Images stored as JPEG (or PNG) files in a tar archive (optionally gzipped), laid out as
+    /// `[./]<split>/<class>/<name>.jpg` — the layout of `cifar10-jpeg.tar.gz` (CIFAR-10's
+    /// 50,000 train and 10,000 test images). Reads the files under `split` (e.g. `train`,
+    /// `test`), decodes them to 8-bit RGB with the `image` crate, and labels them by their class
+    /// folder's rank among the sorted class names (CIFAR-10's names sort into its label order,
+    /// airplane = 0 … truck = 9). Images are ordered by (class, file name). Every image must have
+    /// the first one's size; at most 256 classes.
+    pub fn from_image_tar(path: &Path, split: &str) -> Result<Self, DataError> {
+        let p = path.display().to_string();
+        let raw = read_maybe_gz(path)?;
+        let mut archive = tar::Archive::new(&raw[..]);
+        let entries = archive
+            .entries()
+            .map_err(|e| io(path, format!("tar: {e}")))?;
+        let mut files: Vec<(String, String, Vec<u8>)> = Vec::new();
+        for entry in entries {
+            let mut entry = entry.map_err(|e| io(path, format!("tar: {e}")))?;
+            if !entry.header().entry_type().is_file() {
+                continue;
+            }
+            let name = entry
+                .path()
+                .map_err(|e| io(path, format!("tar: {e}")))?
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_string();
+            let parts: Vec<&str> = name.split('/').collect();
+            let lower = name.to_ascii_lowercase();
+            let is_image = [".jpg", ".jpeg", ".png"].iter().any(|x| lower.ends_with(x));
+            if parts.len() != 3 || parts[0] != split || !is_image {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            entry
+                .read_to_end(&mut bytes)
+                .map_err(|e| io(path, format!("{name}: {e}")))?;
+            files.push((parts[1].to_string(), parts[2].to_string(), bytes));
+        }
+        if files.is_empty() {
+            return Err(DataError::Format {
+                path: p,
+                reason: format!("no `{split}/<class>/<image>` files in the archive"),
+            });
+        }
+        files.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        let mut classes: Vec<&str> = files.iter().map(|f| f.0.as_str()).collect();
+        classes.dedup();
+        if classes.len() > 256 {
+            return Err(DataError::Format {
+                path: p,
+                reason: format!("{} classes: at most 256 fit a label byte", classes.len()),
+            });
+        }
+        let (mut pixels, mut labels, mut size) = (Vec::new(), Vec::new(), None);
+        for (class, file, bytes) in &files {
+            let name = format!("{split}/{class}/{file}");
+            let img = image::load_from_memory(bytes)
+                .map_err(|e| DataError::Format {
+                    path: p.clone(),
+                    reason: format!("{name}: {e}"),
+                })?
+                .to_rgb8();
+            let (w, h) = img.dimensions();
+            let first = *size.get_or_insert((h as usize, w as usize));
+            if first != (h as usize, w as usize) {
+                return Err(DataError::Format {
+                    path: p,
+                    reason: format!("{name} is {w}×{h}, the first image {}×{}", first.1, first.0),
+                });
+            }
+            // HWC → CHW planes
+            let raw = img.into_raw();
+            for ch in 0..3 {
+                pixels.extend(raw.iter().skip(ch).step_by(3));
+            }
+            labels.push(classes.binary_search(&class.as_str()).unwrap_or(0) as u8);
+        }
+        let (h, w) = size.unwrap_or((0, 0));
+        Ok(Self {
+            pixels,
+            labels,
+            shape: (3, h, w),
             levels: 256,
         })
     }

@@ -176,3 +176,91 @@ fn interpolants_hit_their_endpoints() {
     )
     .is_err());
 }
+
+#[test]
+fn jpeg_tar_reader_decodes_cifar_files_like_pillow() {
+    let tar = fixture("cifar_jpeg_excerpt.tar.gz");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("cifar_jpeg_excerpt.json")).unwrap())
+            .unwrap();
+    for split in ["train", "test"] {
+        let set = ImageSet::from_image_tar(&tar, split).unwrap();
+        assert_eq!((set.shape, set.levels), ((3, 32, 32), 256));
+        // the files of this split in (class, name) order; labels by sorted class rank
+        let mut want: Vec<&serde_json::Value> = reference
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["split"] == split)
+            .collect();
+        want.sort_by_key(|r| (r["class"].as_str().unwrap(), r["file"].as_str().unwrap()));
+        let mut classes: Vec<&str> = want.iter().map(|r| r["class"].as_str().unwrap()).collect();
+        classes.dedup();
+        assert_eq!(set.len(), want.len(), "{split}");
+        for (i, r) in want.iter().enumerate() {
+            let rank = classes
+                .binary_search(&r["class"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(set.labels[i] as usize, rank);
+            let img = &set.pixels[i * 3072..(i + 1) * 3072];
+            for c in 0..3 {
+                let plane = &img[c * 1024..(c + 1) * 1024];
+                let sum: i64 = plane.iter().map(|&v| v as i64).sum();
+                let want_sum = r["plane_sums"][c].as_i64().unwrap();
+                // two JPEG decoders may differ by a level here and there (IDCT rounding)
+                assert!(
+                    (sum - want_sum).abs() as f64 <= 0.5 * 1024.0,
+                    "{split} {i} plane {c}: {sum} vs {want_sum}"
+                );
+                for (k, v) in plane.iter().take(8).enumerate() {
+                    let w = r["first"][c][k].as_i64().unwrap();
+                    assert!(
+                        (*v as i64 - w).abs() <= 2,
+                        "{split} {i} plane {c} px {k}: {v} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+    // a split that is not in the archive, and a file that is not a tar archive
+    match ImageSet::from_image_tar(&tar, "valid") {
+        Err(DataError::Format { reason, .. }) => assert!(reason.contains("valid/"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(ImageSet::from_image_tar(&fixture("good.csv"), "train").is_err());
+}
+
+/// The whole CIFAR-10 JPEG archive, where `../shared/data` is present: 50,000 + 10,000 images,
+/// 5,000 / 1,000 per class, and the per-channel train means of Pillow's decoding.
+#[test]
+fn the_cifar10_jpeg_archive_where_present() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/images/cifar10-jpeg.tar.gz");
+    if !path.is_file() {
+        eprintln!("SKIPPED: no {} on this machine", path.display());
+        return;
+    }
+    let train = ImageSet::from_image_tar(&path, "train").unwrap();
+    let test = ImageSet::from_image_tar(&path, "test").unwrap();
+    assert_eq!((train.len(), test.len()), (50_000, 10_000));
+    for k in 0..10u8 {
+        assert_eq!(train.labels.iter().filter(|&&l| l == k).count(), 5000);
+        assert_eq!(test.labels.iter().filter(|&&l| l == k).count(), 1000);
+    }
+    let mut sums = [0f64; 3];
+    for img in train.pixels.chunks(3072) {
+        for (c, s) in sums.iter_mut().enumerate() {
+            *s += img[c * 1024..(c + 1) * 1024]
+                .iter()
+                .map(|&v| v as f64)
+                .sum::<f64>();
+        }
+    }
+    // Pillow (libjpeg) decodes means 0.49125, 0.48209, 0.44652; the `image` crate's decoder
+    // differs in chroma upsampling, which moves blue by about a third of a level on average
+    for (c, want) in [0.49125, 0.48209, 0.44652].iter().enumerate() {
+        let mean = sums[c] / (50_000.0 * 1024.0 * 255.0);
+        eprintln!("channel {c}: mean {mean:.5} (Pillow {want})");
+        assert!((mean - want).abs() < 2e-3, "channel {c}: {mean} vs {want}");
+    }
+}
