@@ -40,6 +40,7 @@ pub mod score;
 pub mod terms;
 pub mod train;
 pub mod velocity;
+pub mod vp;
 
 pub use action::{Action, ActionEval, Derivatives, LaplacianMode};
 pub use candle_core::{DType, Device, Tensor, Var};
@@ -53,3 +54,4 @@ pub use rng::SeededRng;
 pub use score::{ScoreField, VectorModel};
 pub use terms::{AmTerms, TermsLaplacian};
 pub use velocity::{GradientField, VelocityField};
+pub use vp::VpSchedule;

@@ -47,7 +47,8 @@ pub mod watch;
 pub use config::{Decay, Schedule, TimeSamplerConfig, TrainConfig, WatchConfig};
 pub use engine::{
     AutogradEngine, Engine, EngineChoice, EngineKind, FlowMatchingEngine, FusedEngine, MlpEngine,
-    OptimizerState, ShardOutcome, StepOutcome, TrainableAction, TrainableField,
+    OptimizerState, Regression, RegressionEngine, ShardOutcome, StepOutcome, TrainableAction,
+    TrainableField,
 };
 pub use error::{CheckpointProblem, Error, Result};
 pub use loss_loop::LossLoop;

@@ -1,8 +1,18 @@
-//! The flow-matching baseline (I-CFM; Table 3's "flow matching") through the same [`Trainer`]
-//! as AM, so both get the same batches, schedule, clipping, EMA, time sampler and checkpoints:
-//! a step regresses the vector field f(t, x_t) on u = x₁ − x₀ with x_t = (1 − t)x₀ + t x₁,
-//! pairing the batch's q₀ and q₁ samples row by row (x₀ noise, x₁ data: the independent
-//! coupling) at its times t; the AM objective and the batch's x_t are not used.
+//! The regression baselines of Table 3 through the same [`Trainer`] as AM, so all get the same
+//! batches, schedule, clipping, EMA, time sampler and checkpoints. A step pairs the batch's q₀
+//! and q₁ samples row by row (x₀ noise, x₁ data: the independent coupling) at its times t and
+//! regresses a vector field f on a target ([`Regression`]); the AM objective and the batch's
+//! x_t are not used:
+//! - flow matching (I-CFM; Table 3's "flow matching"): f(t, x_t) ≈ x₁ − x₀ at
+//!   x_t = (1 − t)x₀ + t x₁;
+//! - the VP-SDE (Song et al. 2020b, App. E.2) by denoising score matching with ε-prediction
+//!   (weight λ(τ) = σ(τ)²): at τ = τ_min + (1 − τ_min)(1 − t) and x = α(τ)x₁ + σ(τ)x₀,
+//!   f(1 − τ, x) ≈ x₀, so that ∇log p_τ(x) ≈ −f/σ(τ);
+//! - sliced score matching on the AM path (ALD + SSM, Song et al. 2020a): at t' = t_max·t and
+//!   x = (1 − t')x₀ + t'x₁, (1 − t')²(½‖f(t', x)‖² + vᵀ(∂f/∂x)v) with one Rademacher v per image,
+//!   vᵀ(∂f/∂x)v = v·∇x(v·f) by a backward that keeps its graph (candle's double backward, see
+//!   `am_core::double_backward`), so f ≈ ∇log q_{t'}; (1 − t')² is the noise variance of q_{t'}
+//!   (the NCSN weighting).
 //!
 //! [`Trainer`]: crate::Trainer
 
@@ -12,8 +22,68 @@ use super::{
 };
 use crate::{Error, Result};
 use am_core::train::{Adam, AdamConfig, Clip};
-use am_core::{DType, Device, SeededRng, Tensor, VectorModel};
+use am_core::{DType, Device, SeededRng, Tensor, Var, VectorModel, VpSchedule};
 use am_objectives::{ActionMatching, PathSample};
+
+/// What a [`RegressionEngine`] fits; see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Regression {
+    /// Flow matching (I-CFM): f(t, x_t) ≈ x₁ − x₀.
+    FlowMatching,
+    /// The VP-SDE's denoising score matching with ε-prediction.
+    VpNoise {
+        /// β(τ).
+        schedule: VpSchedule,
+        /// The smallest τ trained (Song et al.: 1e-5).
+        tau_min: f64,
+    },
+    /// Sliced score matching of q_t on the linear path, for annealed Langevin dynamics.
+    SlicedScore {
+        /// The largest t trained (q_t's noise is 1 − t; the scores blow up at t = 1).
+        t_max: f64,
+    },
+}
+
+impl Regression {
+    /// The VP-SDE target with β(τ) = 0.1 + 19.9τ and τ_min = 1e-5.
+    pub fn vp_sde() -> Self {
+        Regression::VpNoise {
+            schedule: VpSchedule::default(),
+            tau_min: 1e-5,
+        }
+    }
+
+    /// Checks the parameters.
+    pub fn validate(&self) -> Result<()> {
+        match *self {
+            Regression::FlowMatching => Ok(()),
+            Regression::VpNoise { schedule, tau_min } => {
+                schedule.validate()?;
+                if !(tau_min > 0.0 && tau_min < 1.0) {
+                    return Err(am_core::Error::config("tau_min", "needs 0 < τ_min < 1").into());
+                }
+                Ok(())
+            }
+            Regression::SlicedScore { t_max } => {
+                if !(t_max > 0.0 && t_max < 1.0) {
+                    return Err(am_core::Error::config("t_max", "needs 0 < t_max < 1").into());
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Per-row f64 coefficients as an `(N, 1)` column like `like`.
+fn column(values: Vec<f64>, like: &Tensor) -> Result<Tensor> {
+    let n = values.len();
+    Ok(am_core::rng::tensor_from_f64(
+        values,
+        &[n, 1],
+        like.dtype(),
+        like.device(),
+    )?)
+}
 
 /// A vector-field model the flow-matching engine can train.
 pub trait TrainableField: VectorModel + Sized {
@@ -54,16 +124,31 @@ impl TrainableField for am_models::UNetField {
     }
 }
 
-/// The flow-matching engine; see the module docs.
+/// The regression engine; see the module docs.
 #[derive(Debug)]
-pub struct FlowMatchingEngine<F> {
+pub struct RegressionEngine<F> {
     model: F,
     adam: Adam,
+    target: Regression,
 }
 
-impl<F: TrainableField> FlowMatchingEngine<F> {
-    /// An engine for `model` with a fresh Adam.
+/// The flow-matching engine: a [`RegressionEngine`] made by [`RegressionEngine::new`].
+pub type FlowMatchingEngine<F> = RegressionEngine<F>;
+
+impl<F: TrainableField> RegressionEngine<F> {
+    /// A flow-matching engine for `model` with a fresh Adam.
     pub fn new(model: F, adam: AdamConfig) -> Result<Self> {
+        Self::with_target(model, adam, Regression::FlowMatching)
+    }
+
+    /// An engine fitting `target`.
+    /// Sliced score matching needs candle's double backward on the calling thread (checked by
+    /// `am_core::double_backward::probe`).
+    pub fn with_target(model: F, adam: AdamConfig, target: Regression) -> Result<Self> {
+        target.validate()?;
+        if matches!(target, Regression::SlicedScore { .. }) {
+            am_core::double_backward::probe()?;
+        }
         let vars = model.parameters();
         if vars.is_empty() {
             return Err(am_core::Error::Empty {
@@ -74,11 +159,17 @@ impl<F: TrainableField> FlowMatchingEngine<F> {
         Ok(Self {
             adam: Adam::new(vars, adam)?,
             model,
+            target,
         })
     }
 
-    /// The per-sample loss ‖f(t, x_t) − (x₁ − x₀)‖² `(N, 1)`.
-    fn per_sample(&self, batch: &PathSample) -> Result<Tensor> {
+    /// What the engine fits.
+    pub fn target(&self) -> Regression {
+        self.target
+    }
+
+    /// The per-sample loss `(N, 1)` of the target (module docs); `rng` draws SSM's probes.
+    fn per_sample(&self, batch: &PathSample, rng: &mut SeededRng) -> Result<Tensor> {
         let (x0, x1, t) = (&batch.x0, &batch.x1, &batch.t);
         if x0.dims() != x1.dims() || x0.dims()[0] != t.dims()[0] {
             return Err(Error::Argument {
@@ -91,9 +182,42 @@ impl<F: TrainableField> FlowMatchingEngine<F> {
                 ),
             });
         }
-        let xt = (x0.broadcast_mul(&(1.0 - t)?)? + x1.broadcast_mul(t)?)?;
-        let (f, _) = self.model.forward_jvp(t, &xt, None)?;
-        Ok((f - (x1 - x0)?)?.sqr()?.sum_keepdim(1)?)
+        match self.target {
+            Regression::FlowMatching => {
+                let xt = (x0.broadcast_mul(&(1.0 - t)?)? + x1.broadcast_mul(t)?)?;
+                let (f, _) = self.model.forward_jvp(t, &xt, None)?;
+                Ok((f - (x1 - x0)?)?.sqr()?.sum_keepdim(1)?)
+            }
+            Regression::VpNoise { schedule, tau_min } => {
+                let tv: Vec<f64> = t.to_dtype(DType::F64)?.flatten_all()?.to_vec1()?;
+                let taus: Vec<f64> = tv
+                    .iter()
+                    .map(|ti| tau_min + (1.0 - tau_min) * (1.0 - ti))
+                    .collect();
+                let (a, s): (Vec<f64>, Vec<f64>) =
+                    taus.iter().map(|&tau| schedule.alpha_sigma(tau)).unzip();
+                let x =
+                    (x1.broadcast_mul(&column(a, x1)?)? + x0.broadcast_mul(&column(s, x0)?)?)?;
+                let net_t = column(taus.iter().map(|tau| 1.0 - tau).collect(), t)?;
+                let (f, _) = self.model.forward_jvp(&net_t, &x, None)?;
+                Ok((f - x0)?.sqr()?.sum_keepdim(1)?)
+            }
+            Regression::SlicedScore { t_max } => {
+                let tt = (t * t_max)?;
+                let x = (x0.broadcast_mul(&(1.0 - &tt)?)? + x1.broadcast_mul(&tt)?)?;
+                let xv = Var::from_tensor(&x.detach())?;
+                let (f, _) = self.model.forward_jvp(&tt, xv.as_tensor(), None)?;
+                let v = rng.rademacher_tensor(x.dims(), x.dtype(), x.device())?;
+                let grads = (&f * &v)?.sum_all()?.backward()?;
+                let jt_v = grads.get(xv.as_tensor()).ok_or_else(|| {
+                    am_core::Error::Unsupported("autograd returned no ∂(v·f)/∂x".into())
+                })?;
+                let quad = (jt_v * &v)?.sum_keepdim(1)?;
+                let half_sq = (f.sqr()?.sum_keepdim(1)? * 0.5)?;
+                let weight = (1.0 - &tt)?.sqr()?;
+                Ok(((half_sq + quad)? * weight)?)
+            }
+        }
     }
 }
 
@@ -101,7 +225,7 @@ fn scalar(t: &Tensor) -> Result<f64> {
     Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?)
 }
 
-impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
+impl<F: TrainableField> Engine for RegressionEngine<F> {
     type Model = F;
 
     fn kind(&self) -> EngineKind {
@@ -114,7 +238,15 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
     }
 
     fn describe(&self) -> String {
-        self.model.describe()
+        match self.target {
+            // unchanged for flow matching, so its earlier checkpoints still resume
+            Regression::FlowMatching => self.model.describe(),
+            target => format!(
+                r#"{{"regression":{},"model":{}}}"#,
+                serde_json::to_string(&target).unwrap_or_default(),
+                self.model.describe()
+            ),
+        }
     }
 
     fn step(
@@ -123,10 +255,10 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
         batch: &PathSample,
         lr: f64,
         clip: Clip,
-        _rng: &mut SeededRng,
+        rng: &mut SeededRng,
     ) -> Result<StepOutcome> {
         self.model.set_training(true);
-        let per = self.per_sample(batch);
+        let per = self.per_sample(batch, rng);
         self.model.set_training(false);
         let per = per?;
         let mean = per.mean_all()?;
@@ -148,7 +280,7 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
     ) -> Result<ShardOutcome> {
         self.model.reseed(super::shard_seed(rng));
         self.model.set_training(true);
-        let per = self.per_sample(batch);
+        let per = self.per_sample(batch, rng);
         self.model.set_training(false);
         let per = per?;
         let mean = per.mean_all()?;
@@ -168,9 +300,9 @@ impl<F: TrainableField> Engine for FlowMatchingEngine<F> {
         &mut self,
         _objective: &ActionMatching,
         batch: &PathSample,
-        _rng: &mut SeededRng,
+        rng: &mut SeededRng,
     ) -> Result<f64> {
-        scalar(&self.per_sample(batch)?.mean_all()?)
+        scalar(&self.per_sample(batch, rng)?.mean_all()?)
     }
 
     fn params_into(&mut self, out: &mut Vec<f64>) -> Result<()> {

@@ -1,8 +1,9 @@
 //! The training engines behind one trait: [`FusedEngine`] (the fused host step of an MLP, ∇θ
 //! derived by hand) and [`AutogradEngine`] (any [`TrainableAction`] through candle's autograd,
 //! any device: the MLP, the U-Net). [`MlpEngine`] chooses between them for an MLP and says why
-//! when the fused step cannot take the model or the objective. [`FlowMatchingEngine`] trains
-//! the flow-matching baseline through the same trainer.
+//! when the fused step cannot take the model or the objective. [`RegressionEngine`] trains
+//! the regression baselines (flow matching, the VP-SDE, sliced score matching) through the same
+//! trainer.
 
 mod autograd;
 mod flow;
@@ -10,7 +11,7 @@ mod fused;
 mod mlp;
 
 pub use autograd::AutogradEngine;
-pub use flow::{FlowMatchingEngine, TrainableField};
+pub use flow::{FlowMatchingEngine, Regression, RegressionEngine, TrainableField};
 pub use fused::FusedEngine;
 pub use mlp::{EngineChoice, MlpEngine};
 

@@ -10,9 +10,11 @@
 //! `v` is any velocity field: ∇s of a U-Net action (`GradientField`) or the flow-matching
 //! U-Net itself (`am_models::UNetField`). Images are rows `(N, D)`, D = C·H·W, in [−1, 1].
 
+pub mod baselines;
 pub mod classifier;
 pub mod quality;
 
+pub use baselines::{FieldScore, VpProbabilityFlow};
 pub use classifier::{load_or_train, train_classifier, TrainedClassifier};
 pub use quality::{fitted_gaussian, nearest_training_distance, quality, Quality};
 

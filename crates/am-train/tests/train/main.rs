@@ -1,5 +1,6 @@
 //! Tests of am-train (one integration-test binary for the crate).
 
+mod baselines;
 #[path = "../common/parallel_cases.rs"]
 mod cases;
 mod figures;
