@@ -21,6 +21,15 @@ pub enum LangevinSchedule {
         /// Extra steps at t = 1.
         final_steps: usize,
     },
+    /// Algorithm 4 with its final steps taken at the last time t_K of `times` with that time's
+    /// step α₁(1 − t_K)²: the pseudocode's final α = α₁ at t = 1 is its largest step where q_t
+    /// is sharpest (and a score model trained for t ≤ t_K is not defined at t = 1).
+    ImageLastLevel {
+        /// α₁.
+        alpha1: f64,
+        /// Extra steps at t_K.
+        final_steps: usize,
+    },
 }
 
 /// Runs, for each time t_k of `times` in order, `inner` Langevin steps
@@ -60,11 +69,13 @@ pub fn annealed_langevin(
     }
     let alpha_at = |t: f64| match schedule {
         LangevinSchedule::Constant { dt } => dt,
-        LangevinSchedule::Image { alpha1, .. } => alpha1 * (1.0 - t).powi(2),
+        LangevinSchedule::Image { alpha1, .. }
+        | LangevinSchedule::ImageLastLevel { alpha1, .. } => alpha1 * (1.0 - t).powi(2),
     };
     let base = match schedule {
         LangevinSchedule::Constant { dt } => dt,
-        LangevinSchedule::Image { alpha1, .. } => alpha1,
+        LangevinSchedule::Image { alpha1, .. }
+        | LangevinSchedule::ImageLastLevel { alpha1, .. } => alpha1,
     };
     am_core::check::positive("step size", base)?;
     let mut x = x0.detach();
@@ -87,13 +98,22 @@ pub fn annealed_langevin(
         }
         saved.push(x.clone());
     }
-    if let LangevinSchedule::Image {
-        alpha1,
-        final_steps,
-    } = schedule
-    {
-        for _ in 0..final_steps {
-            x = langevin(&x, 1.0, alpha1, &mut nfe)?;
+    let last_t = times[times.len() - 1];
+    let last = match schedule {
+        LangevinSchedule::Constant { .. } => None,
+        LangevinSchedule::Image {
+            alpha1,
+            final_steps,
+        } => Some((1.0, alpha1, final_steps)),
+        LangevinSchedule::ImageLastLevel { final_steps, .. } => {
+            Some((last_t, alpha_at(last_t), final_steps))
+        }
+    };
+    if let Some((t, alpha, steps)) = last {
+        if alpha > 0.0 {
+            for _ in 0..steps {
+                x = langevin(&x, t, alpha, &mut nfe)?;
+            }
         }
         if let Some(last) = saved.last_mut() {
             *last = x.clone();
