@@ -14,9 +14,11 @@ pub mod baselines;
 pub mod classifier;
 pub mod quality;
 
-pub use baselines::{FieldScore, VpProbabilityFlow};
+pub use baselines::{sample_langevin, FieldScore, VpProbabilityFlow};
 pub use classifier::{load_or_train, train_classifier, TrainedClassifier};
-pub use quality::{fitted_gaussian, nearest_training_distance, quality, Quality};
+pub use quality::{
+    feature_fid, features_of, fitted_gaussian, nearest_training_distance, quality, Quality,
+};
 
 use crate::{Error, Result};
 use am_core::{DType, Device, SeededRng, Tensor, VelocityField};

@@ -148,3 +148,51 @@ pub fn nearest_training_distance(images: &Tensor, train: &Tensor) -> Result<f64>
     m.sort_by(|a, b| a.total_cmp(b));
     Ok(m[m.len() / 2])
 }
+
+/// Features `(N, F)` (f64, on the CPU) of images, rows `(N, C·H·W)` of `shape` (C, H, W) or
+/// `(N, C, H, W)` in [−1, 1], by any [`am_metrics::FeatureExtractor`] (the Inception network:
+/// `am_metrics::InceptionV3`).
+pub fn features_of(
+    net: &dyn am_metrics::FeatureExtractor,
+    images: &Tensor,
+    shape: (usize, usize, usize),
+) -> Result<Tensor> {
+    let (c, h, w) = shape;
+    let m = images.dims()[0];
+    Ok(net
+        .features(&images.reshape((m, c, h, w))?)?
+        .to_dtype(DType::F64)?
+        .to_device(&Device::Cpu)?)
+}
+
+/// FID of `images` against reference features (from [`features_of`], computed once for many
+/// comparisons), with a bootstrap standard error over the images (`bootstrap` resamples,
+/// seeded).
+pub fn feature_fid(
+    net: &dyn am_metrics::FeatureExtractor,
+    images: &Tensor,
+    reference: &Tensor,
+    shape: (usize, usize, usize),
+    bootstrap: usize,
+    seed: u64,
+) -> Result<(f64, f64)> {
+    let n = images.dims()[0];
+    if n < 2 || bootstrap < 2 {
+        return Err(Error::Argument {
+            arg: "images",
+            reason: format!("{n} images and {bootstrap} bootstrap resamples: need ≥ 2 of each"),
+        });
+    }
+    let f = features_of(net, images, shape)?;
+    let fid = fid_from_features(&f, reference)?;
+    let mut rng = SeededRng::new(seed);
+    let mut fids = Vec::with_capacity(bootstrap);
+    for _ in 0..bootstrap {
+        let idx: Vec<u32> = (0..n).map(|_| rng.below(n) as u32).collect();
+        let idx = Tensor::from_vec(idx, n, &Device::Cpu)?;
+        fids.push(fid_from_features(&f.index_select(&idx, 0)?, reference)?);
+    }
+    let m = fids.iter().sum::<f64>() / bootstrap as f64;
+    let se = (fids.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (bootstrap as f64 - 1.0)).sqrt();
+    Ok((fid, se))
+}
