@@ -3,7 +3,6 @@
 //! only), checked against their sha256, copied to DIR (default
 //! `$XDG_CACHE_HOME/action-matching/mnist` or `~/.cache/action-matching/mnist`).
 
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,9 +34,9 @@ fn default_dir() -> PathBuf {
     base.join("action-matching").join("mnist")
 }
 
+/// The file's sha256 (the one digest function of the workspace, in am-metrics).
 fn sha256(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(format!("{:x}", Sha256::digest(&bytes)))
+    am_metrics::inception::sha256_file(path).map_err(|e| e.to_string())
 }
 
 /// Every file under `dir` named `name` (not the `._` resource forks the archive also holds).
