@@ -42,11 +42,10 @@ pub fn linear(x0: &Tensor, x1: &Tensor, t: &Tensor) -> Result<Tensor> {
     general(x0, x1, &t.affine(-1.0, 1.0)?, t)
 }
 
-/// The VP-SDE coefficients at diffusion time s: α_s = exp(−¼s²(β_max − β_min) − ½sβ_min),
-/// σ_s = √(1 − α_s²).
+/// The VP-SDE coefficients (α_s, σ_s) at diffusion time s for β linear from `beta_min` to
+/// `beta_max` (App. E.2): [`am_core::VpSchedule::alpha_sigma`].
 pub fn vp_coefficients(s: f64, beta_min: f64, beta_max: f64) -> (f64, f64) {
-    let a = (-0.25 * s * s * (beta_max - beta_min) - 0.5 * s * beta_min).exp();
-    (a, (1.0 - a * a).max(0.0).sqrt())
+    am_core::VpSchedule { beta_min, beta_max }.alpha_sigma(s)
 }
 
 /// The VP-SDE path (β from `beta_min` to `beta_max`, e.g. 0.1 and 20) in AM's time direction:
